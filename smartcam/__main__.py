@@ -1,0 +1,3 @@
+from smartcam.cli import main
+
+raise SystemExit(main())

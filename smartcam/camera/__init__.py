@@ -1,0 +1,1 @@
+"""The realtime camera process: source, motion detector, pre-roll ring and clip writer."""

@@ -1,0 +1,31 @@
+"""The one exception base and its named kinds, each with the exit status it maps to."""
+
+import os
+
+
+class SmartcamError(Exception):
+    """Base of every error smartcam raises on purpose."""
+
+    exit_status = 1
+
+
+class ConfigError(SmartcamError):
+    """smartcam.conf (or a value given in its place) is wrong; systemd must not restart-loop."""
+
+    exit_status = os.EX_CONFIG  # 78: units carry RestartPreventExitStatus=78
+
+
+class CameraStall(SmartcamError):
+    """No frame arrived in time: exit so that systemd restarts the camera process."""
+
+    exit_status = os.EX_TEMPFAIL  # 75
+
+
+class SourceError(SmartcamError):
+    """A camera source cannot be opened or read (missing file, undecodable video)."""
+
+    exit_status = os.EX_NOINPUT  # 66
+
+
+class ControlError(SmartcamError):
+    """A control-socket message is malformed or asks for something impossible."""
