@@ -1,0 +1,234 @@
+"""`smartcam camera`: the realtime loop that turns frames into motion events and clips.
+
+It never touches the network or the NAS. If the host process is down it still detects and
+records into the spool. A frame that does not arrive within stall_timeout ends the process
+with EX_TEMPFAIL so systemd restarts it; the watchdog is pinged only while frames advance.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from smartcam import __version__
+from smartcam.camera.clipinfo import CAUSES
+from smartcam.camera.detector import MotionDetector, MotionSettings
+from smartcam.camera.frames import Capture, Source
+from smartcam.camera.live import LiveView
+from smartcam.camera.recorder import Finisher, Recorder, RecordSettings, Trigger
+from smartcam.camera.sdnotify import Notifier
+from smartcam.camera.source import open_source
+from smartcam.camera.spool import Spool
+from smartcam.config import Config, load_or_exit
+from smartcam.errors import ConfigError, ControlError
+
+log = logging.getLogger("smartcam.camera")
+HEARTBEAT_SECONDS = 5.0
+
+Listener = Callable[[dict[str, Any]], None]
+
+
+def record_settings(cfg: Config) -> RecordSettings:
+    c = cfg.camera
+    return RecordSettings(c.pre_record, c.post_record, c.max_clip)
+
+
+class Camera:
+    """One camera: source -> detector -> recorder, steered through the control socket."""
+
+    def __init__(self, cfg: Config, source: Source, notifier: Notifier | None = None):
+        self.cfg = cfg
+        self.source = source
+        self.notifier = notifier or Notifier()
+        self.listeners: list[Listener] = []
+        self._lock = threading.RLock()  # the frame loop and control requests take turns
+        info = source.info
+        self.spool = Spool(cfg.storage.spool)
+        self.detector = MotionDetector(
+            MotionSettings.from_section(cfg.motion), info.lores_width, info.lores_height, info.fps
+        )
+        self.finisher = Finisher(self.spool, self._clip_ready)
+        self.recorder = Recorder(
+            record_settings(cfg), info, source.epoch, self.spool, self.finisher,
+            cfg.camera.name, cfg.camera.group,
+        )
+        self.live = LiveView(cfg.camera.live_path, cfg.camera.live_fps)
+        self.started = time.time()
+        self.frames = 0
+        self.now = 0.0  # source-clock time of the newest frame
+        self.motion_active = False
+        self.score = 0.0
+        self._last_heartbeat = 0.0
+        self.server = None  # the ControlServer, once serve() has opened it
+
+    # -- events -------------------------------------------------------------------------------
+
+    def emit(self, event: str, **fields: Any) -> None:
+        message = {"event": event, "camera": self.cfg.camera.name, "time": time.time(), **fields}
+        if self.server is not None:
+            self.server.broadcast(message)
+        for listener in self.listeners:
+            listener(message)
+
+    def _clip_ready(self, card: dict[str, Any]) -> None:
+        log.info("clip ready: %s (%s s, %s)", card["video"], card["duration"], card["cause"])
+        self.emit("clip_ready", clip=card, path=str(self.spool.outbox / str(card["video"])))
+
+    # -- the frame loop -----------------------------------------------------------------------
+
+    def step(self, capture: Capture) -> None:
+        with self._lock:
+            self.frames += 1
+            self.now = t = capture.t
+            for packet in capture.packets:
+                self.recorder.push(packet)
+            result = self.detector.update(capture.lores, t)
+            self.score = result.score
+            if result.motion:
+                self.recorder.trigger(Trigger("motion", t, t + self.recorder.settings.post_record))
+            self.recorder.motion(t, result.score, result.heat)
+            if result.motion != self.motion_active:
+                self.motion_active = result.motion
+                name = "motion_start" if result.motion else "motion_end"
+                self.emit(name, score=round(result.score, 3), boxes=result.boxes)
+            self.source.want_main = self.live.active(t)
+            if capture.yuv is not None and self.live.due(t):
+                self.live.write(capture.yuv, t)
+        self.notifier.watchdog()
+        if t - self._last_heartbeat >= HEARTBEAT_SECONDS:
+            self._last_heartbeat = t
+            self.emit("heartbeat", status=self.status())
+
+    def run(self, stop: threading.Event, duration: float | None = None) -> None:
+        """Read frames until stop is set (or duration seconds of video have passed)."""
+        for card in self.spool.recover():
+            self._clip_ready(card)
+        self.notifier.ready(f"recording {self.cfg.camera.name}")
+        timeout = self.cfg.camera.stall_timeout
+        first = None
+        while not stop.is_set():
+            capture = self.source.read(timeout)
+            first = capture.t if first is None else first
+            self.step(capture)
+            if duration is not None and capture.t - first >= duration:
+                break
+
+    def close(self) -> None:
+        self.notifier.stopping()
+        with self._lock:
+            self.recorder.stop()
+        self.finisher.close()
+        if self.server is not None:
+            self.server.close()
+        self.source.close()
+        self.notifier.close()
+
+    # -- control requests ---------------------------------------------------------------------
+
+    def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        command = request.get("cmd")
+        handler = getattr(self, f"_cmd_{command}", None) if isinstance(command, str) else None
+        if handler is None:
+            raise ControlError(f"unknown cmd {command!r}; known: status, trigger, set, live")
+        with self._lock:
+            return handler(request)
+
+    def status(self) -> dict[str, Any]:
+        meta = self.recorder.recording
+        return {
+            "camera": self.cfg.camera.name,
+            "group": self.cfg.camera.group,
+            "version": __version__,
+            "state": "recording" if meta else "idle",
+            "clip": {"event": meta.event, "cause": meta.cause, "incident": meta.incident}
+            if meta else None,
+            "motion": self.motion_active,
+            "score": round(self.score, 3),
+            "frames": self.frames,
+            "uptime": round(time.time() - self.started, 1),
+            "preroll_seconds": round(self.recorder.ring.duration, 2),
+            "preroll_bytes": self.recorder.ring.nbytes,
+            "live": self.live.active(self.now),
+        }
+
+    def _cmd_status(self, request: dict[str, Any]) -> dict[str, Any]:
+        return {"status": self.status()}
+
+    def _cmd_trigger(self, request: dict[str, Any]) -> dict[str, Any]:
+        cause = request.get("cause", "api")
+        if cause not in CAUSES:
+            raise ControlError(f"cause {cause!r} is not one of {', '.join(CAUSES)}")
+        if "until" in request:
+            until = _number(request, "until") - self.source.epoch  # wall clock -> source clock
+        else:
+            until = self.now + _number(request, "seconds", self.recorder.settings.post_record)
+        if until <= self.now:
+            raise ControlError("until is in the past")
+        incident, origin = request.get("incident", ""), request.get("origin", "")
+        if not isinstance(incident, str) or not isinstance(origin, str):
+            raise ControlError("incident and origin are strings")
+        meta = self.recorder.trigger(Trigger(cause, self.now, until, incident, origin))
+        self.emit("recording", event=meta.event, incident=meta.incident, cause=meta.cause)
+        return {"event": meta.event, "incident": meta.incident}
+
+    def _cmd_set(self, request: dict[str, Any]) -> dict[str, Any]:
+        values = request.get("motion")
+        if not isinstance(values, dict) or not values:
+            raise ControlError('set takes {"motion": {key: value, ...}}')
+        try:
+            cfg = self.cfg.replace("motion", **values)
+        except ConfigError as err:
+            raise ControlError(str(err)) from err
+        self.cfg = cfg
+        self.detector.set_settings(MotionSettings.from_section(cfg.motion))
+        return {"motion": _jsonable(cfg.motion.as_dict())}
+
+    def _cmd_live(self, request: dict[str, Any]) -> dict[str, Any]:
+        on = request.get("on", True)
+        if not isinstance(on, bool):
+            raise ControlError("on is true or false")
+        if on:
+            self.live.watch(self.now, _number(request, "seconds", 10.0))
+        else:
+            self.live.stop()
+        return {"live": on, "path": str(self.live.path)}
+
+
+def _number(request: dict[str, Any], key: str, default: float | None = None) -> float:
+    value = request.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ControlError(f"{key} must be a number, not {value!r}")
+    return float(value)
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v if isinstance(v, bool | int | float | str | list) else str(v)
+            for k, v in values.items()}
+
+
+def serve(cfg: Config, pace: bool = True, duration: float | None = None,
+          listeners: list[Listener] | None = None) -> None:
+    """Run a camera with its control socket until SIGTERM/SIGINT or duration."""
+    from smartcam.camera.control import ControlServer
+
+    camera = Camera(cfg, open_source(cfg.camera, pace=pace))
+    camera.listeners.extend(listeners or [])
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    try:
+        camera.server = ControlServer(cfg.camera.control_socket, camera.handle)
+        camera.run(stop, duration)
+    finally:
+        camera.close()
+
+
+def run(args: Any) -> int:
+    cfg = load_or_exit(args.config)
+    serve(cfg)
+    return 0

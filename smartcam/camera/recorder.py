@@ -1,0 +1,190 @@
+"""Decides when clips start, split and end, and feeds them packets from the pre-roll ring.
+
+A clip opens at the newest keyframe at or before (trigger - pre_record), runs until its
+deadline (post_record after the last motion, or a trigger's `until`, whichever is later), and
+is split on the first keyframe past max_clip so consecutive parts join with no frame lost or
+repeated. Finishing a clip (hash, thumbnail, sidecar, publish) happens on the Finisher thread so
+the frame loop never waits for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from smartcam.camera.clipinfo import ClipMeta, Motion, new_id
+from smartcam.camera.frames import Packet, SourceInfo
+from smartcam.camera.ring import PacketRing
+from smartcam.camera.spool import Spool
+from smartcam.camera.writer import ClipWriter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RecordSettings:
+    pre_record: float
+    post_record: float
+    max_clip: float
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """A request to record, on the source clock: from motion, a peer, a person or the API."""
+
+    cause: str
+    at: float
+    until: float
+    incident: str = ""
+    origin: str = ""
+
+
+@dataclass
+class _Clip:
+    meta: ClipMeta
+    start_from: float  # the pre-roll reaches back to here
+    deadline: float
+    writer: ClipWriter | None = None
+    start_wall: float = 0.0
+    peak: float = 0.0
+    peak_t: float | None = None
+    heat: np.ndarray = field(default_factory=lambda: np.zeros((16, 16), np.float32))
+
+
+class Finisher:
+    """Finishes closed clips one by one on its own thread."""
+
+    def __init__(self, spool: Spool, on_clip: Callable[[dict[str, object]], None]):
+        self._spool = spool
+        self._on_clip = on_clip
+        self._jobs: queue.Queue[tuple | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="finisher", daemon=True)
+        self._thread.start()
+
+    def submit(self, video: Path, meta: ClipMeta, start_wall: float, motion: Motion) -> None:
+        self._jobs.put((video, meta, start_wall, motion))
+
+    def _run(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            try:
+                self._on_clip(self._spool.finish(*job))
+            except Exception:  # a clip we cannot finish stays in recording/ for recover()
+                log.exception("could not finish %s", job[0])
+
+    def close(self) -> None:
+        """Finish everything submitted, then stop."""
+        self._jobs.put(None)
+        self._thread.join()
+
+
+class Recorder:
+    def __init__(
+        self,
+        settings: RecordSettings,
+        info: SourceInfo,
+        epoch: float,
+        spool: Spool,
+        finisher: Finisher,
+        camera: str,
+        group: str,
+    ):
+        self.settings = settings
+        self.ring = PacketRing(settings.pre_record)
+        self._info = info
+        self._epoch = epoch
+        self._spool = spool
+        self._finisher = finisher
+        self._camera = camera
+        self._group = group
+        self._clip: _Clip | None = None
+
+    @property
+    def recording(self) -> ClipMeta | None:
+        return self._clip.meta if self._clip else None
+
+    def set_settings(self, settings: RecordSettings) -> None:
+        self.settings = settings
+        self.ring.seconds = settings.pre_record
+
+    def trigger(self, trigger: Trigger) -> ClipMeta:
+        """Start a clip, or make the running one last at least until trigger.until."""
+        if self._clip is None:
+            event = new_id()
+            meta = ClipMeta(
+                camera=self._camera,
+                group=self._group,
+                cause=trigger.cause,
+                trigger_time=trigger.at + self._epoch,
+                width=self._info.width,
+                height=self._info.height,
+                fps=self._info.fps,
+                pre_record=self.settings.pre_record,
+                event=event,
+                incident=trigger.incident or event,
+                origin=trigger.origin or self._camera,
+            )
+            self._clip = _Clip(meta, trigger.at - self.settings.pre_record, trigger.until)
+            for packet in self.ring.since(self._clip.start_from):
+                self._feed(packet)
+        else:
+            self._clip.deadline = max(self._clip.deadline, trigger.until)
+        return self._clip.meta
+
+    def motion(self, t: float, score: float, heat: np.ndarray | None) -> None:
+        """Note one frame's motion score on the open clip (for its peak and heat map)."""
+        clip = self._clip
+        if clip is None:
+            return
+        if score > clip.peak:
+            clip.peak, clip.peak_t = score, t
+        if heat is not None:
+            clip.heat += heat
+
+    def push(self, packet: Packet) -> None:
+        self.ring.push(packet)
+        if self._clip is not None:
+            self._feed(packet)
+
+    def _feed(self, packet: Packet) -> None:
+        clip = self._clip
+        assert clip is not None
+        if clip.writer is None:
+            if packet.keyframe:
+                self._begin(clip, packet)
+            return
+        if packet.t >= clip.deadline:
+            self.stop()
+        elif packet.keyframe and packet.t - clip.writer.first_t >= self.settings.max_clip:
+            self.stop()
+            meta = replace(clip.meta, event=new_id(), part=clip.meta.part + 1,
+                           trigger_time=packet.t + self._epoch)
+            self._clip = _Clip(meta, packet.t, clip.deadline)
+            self._begin(self._clip, packet)
+        else:
+            clip.writer.write(packet)
+
+    def _begin(self, clip: _Clip, first: Packet) -> None:
+        clip.start_wall = first.t + self._epoch
+        video = self._spool.begin(clip.meta, clip.start_wall)
+        clip.writer = ClipWriter(video, first, self._info.fps)
+
+    def stop(self) -> None:
+        """Close the open clip now and hand it to the finisher."""
+        clip, self._clip = self._clip, None
+        if clip is None or clip.writer is None:
+            return
+        clip.writer.close()
+        heat = clip.heat
+        scale = 255.0 / heat.max() if heat.max() > 0 else 0.0
+        motion = Motion(
+            peak=clip.peak,
+            peak_time=clip.peak_t + self._epoch if clip.peak_t is not None else None,
+            heatmap=(heat * scale).round().astype(int).tolist(),
+        )
+        self._finisher.submit(clip.writer.path, clip.meta, clip.start_wall, motion)

@@ -1,0 +1,106 @@
+"""The spool on tmpfs: clips are written in recording/ and published to outbox/ when whole.
+
+Publishing moves the video, the thumbnail and, last, the sidecar into outbox/ with rename(2):
+a sidecar in outbox/ means its clip is complete, and nothing half-written is ever there.
+A clip interrupted by a crash is found in recording/ at the next start, repaired and published
+with "interrupted": true.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+from smartcam.camera import mp4
+from smartcam.camera.clipinfo import ClipMeta, Motion, sidecar
+
+log = logging.getLogger(__name__)
+SUFFIXES = (".mp4", ".jpg", ".json")  # publishing order: the sidecar goes last
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Spool:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.recording = self.root / "recording"
+        self.outbox = self.root / "outbox"
+        self.recording.mkdir(parents=True, exist_ok=True)
+        self.outbox.mkdir(parents=True, exist_ok=True)
+
+    def begin(self, meta: ClipMeta, start_wall: float) -> Path:
+        """Record the clip's intent, then return where its video goes."""
+        stem = meta.stem(start_wall)
+        record = {"meta": json.loads(meta.to_json()), "start": start_wall}
+        _write_atomic(self.recording / f"{stem}.meta", json.dumps(record))
+        return self.recording / f"{stem}.mp4"
+
+    def finish(
+        self, video: Path, meta: ClipMeta, start_wall: float, motion: Motion, interrupted=False
+    ) -> dict[str, object]:
+        """Thumbnail, sidecar, publish. Returns the sidecar."""
+        count = mp4.probe(video)
+        at = (motion.peak_time - start_wall) if motion.peak_time else count.duration / 2
+        mp4.thumbnail(video, max(0.0, at), video.with_suffix(".jpg"))
+        card = sidecar(meta, video, start_wall, count.frames, count.duration, motion, interrupted)
+        _write_atomic(video.with_suffix(".json"), json.dumps(card, indent=1))
+        self.publish(video.stem)
+        return card
+
+    def publish(self, stem: str) -> None:
+        for suffix in SUFFIXES:
+            src = self.recording / f"{stem}{suffix}"
+            if src.exists():
+                os.replace(src, self.outbox / src.name)
+        _fsync_dir(self.outbox)
+        (self.recording / f"{stem}.meta").unlink(missing_ok=True)
+
+    def recover(self) -> list[dict[str, object]]:
+        """Finish what a killed process left in recording/. Returns the sidecars published."""
+        published = []
+        for tmp in self.recording.glob("*.tmp"):
+            tmp.unlink()
+        for meta_path in sorted(self.recording.glob("*.meta")):
+            stem = meta_path.stem
+            video = self.recording / f"{stem}.mp4"
+            if (self.recording / f"{stem}.json").exists():
+                self.publish(stem)  # it was finished; the crash came while publishing
+            elif video.exists():
+                card = self._recover_video(meta_path, video)
+                if card:
+                    published.append(card)
+            else:
+                meta_path.unlink()
+        return published
+
+    def _recover_video(self, meta_path: Path, video: Path) -> dict[str, object] | None:
+        record = json.loads(meta_path.read_text())
+        meta = ClipMeta(**record["meta"])
+        mp4.repair(video)
+        if mp4.complete_length(video) == 0:
+            log.warning("%s: killed before its first fragment; nothing to keep", video.name)
+            video.unlink()
+            meta_path.unlink()
+            return None
+        log.warning("%s: finishing a clip interrupted by a crash", video.name)
+        return self.finish(video, meta, record["start"], Motion(), interrupted=True)
+
+    def outbox_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.outbox.iterdir() if p.is_file())
