@@ -10,7 +10,7 @@ from typing import Any
 
 
 class Hooks:
-    """Switches that make the fake misbehave, and counters that show what the code under test did."""
+    """Switches that make the fake misbehave; counters that show what the code under test did."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
