@@ -51,10 +51,17 @@ class Camera:
         self.detector = MotionDetector(
             MotionSettings.from_section(cfg.motion), info.lores_width, info.lores_height, info.fps
         )
+        for card in self.spool.recover():  # what a killed process left, before anything new
+            log.warning("recovered an interrupted clip: %s", card["video"])
         self.finisher = Finisher(self.spool, self._clip_ready)
         self.recorder = Recorder(
-            record_settings(cfg), info, source.epoch, self.spool, self.finisher,
-            cfg.camera.name, cfg.camera.group,
+            record_settings(cfg),
+            info,
+            source.epoch,
+            self.spool,
+            self.finisher,
+            cfg.camera.name,
+            cfg.camera.group,
         )
         self.live = LiveView(cfg.camera.live_path, cfg.camera.live_fps)
         self.started = time.time()
@@ -67,8 +74,8 @@ class Camera:
 
     # -- events -------------------------------------------------------------------------------
 
-    def emit(self, event: str, **fields: Any) -> None:
-        message = {"event": event, "camera": self.cfg.camera.name, "time": time.time(), **fields}
+    def emit(self, kind: str, /, **fields: Any) -> None:
+        message = {"event": kind, "camera": self.cfg.camera.name, "time": time.time(), **fields}
         if self.server is not None:
             self.server.broadcast(message)
         for listener in self.listeners:
@@ -90,7 +97,7 @@ class Camera:
             self.score = result.score
             if result.motion:
                 self.recorder.trigger(Trigger("motion", t, t + self.recorder.settings.post_record))
-            self.recorder.motion(t, result.score, result.heat)
+            self.recorder.motion(t, result)
             if result.motion != self.motion_active:
                 self.motion_active = result.motion
                 name = "motion_start" if result.motion else "motion_end"
@@ -105,8 +112,6 @@ class Camera:
 
     def run(self, stop: threading.Event, duration: float | None = None) -> None:
         """Read frames until stop is set (or duration seconds of video have passed)."""
-        for card in self.spool.recover():
-            self._clip_ready(card)
         self.notifier.ready(f"recording {self.cfg.camera.name}")
         timeout = self.cfg.camera.stall_timeout
         first = None
@@ -145,7 +150,8 @@ class Camera:
             "version": __version__,
             "state": "recording" if meta else "idle",
             "clip": {"event": meta.event, "cause": meta.cause, "incident": meta.incident}
-            if meta else None,
+            if meta
+            else None,
             "motion": self.motion_active,
             "score": round(self.score, 3),
             "frames": self.frames,
@@ -206,12 +212,18 @@ def _number(request: dict[str, Any], key: str, default: float | None = None) -> 
 
 
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: v if isinstance(v, bool | int | float | str | list) else str(v)
-            for k, v in values.items()}
+    return {
+        k: v if isinstance(v, bool | int | float | str | list) else str(v)
+        for k, v in values.items()
+    }
 
 
-def serve(cfg: Config, pace: bool = True, duration: float | None = None,
-          listeners: list[Listener] | None = None) -> None:
+def serve(
+    cfg: Config,
+    pace: bool = True,
+    duration: float | None = None,
+    listeners: list[Listener] | None = None,
+) -> None:
     """Run a camera with its control socket until SIGTERM/SIGINT or duration."""
     from smartcam.camera.control import ControlServer
 

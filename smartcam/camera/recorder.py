@@ -16,9 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import numpy as np
-
 from smartcam.camera.clipinfo import ClipMeta, Motion, new_id
+from smartcam.camera.detector import HeatMap, MotionResult
 from smartcam.camera.frames import Packet, SourceInfo
 from smartcam.camera.ring import PacketRing
 from smartcam.camera.spool import Spool
@@ -54,7 +53,7 @@ class _Clip:
     start_wall: float = 0.0
     peak: float = 0.0
     peak_t: float | None = None
-    heat: np.ndarray = field(default_factory=lambda: np.zeros((16, 16), np.float32))
+    heat: HeatMap = field(default_factory=HeatMap)
 
 
 class Finisher:
@@ -136,15 +135,14 @@ class Recorder:
             self._clip.deadline = max(self._clip.deadline, trigger.until)
         return self._clip.meta
 
-    def motion(self, t: float, score: float, heat: np.ndarray | None) -> None:
-        """Note one frame's motion score on the open clip (for its peak and heat map)."""
+    def motion(self, t: float, result: MotionResult) -> None:
+        """Note one frame's motion on the open clip (for its peak and heat map)."""
         clip = self._clip
         if clip is None:
             return
-        if score > clip.peak:
-            clip.peak, clip.peak_t = score, t
-        if heat is not None:
-            clip.heat += heat
+        if result.score > clip.peak:
+            clip.peak, clip.peak_t = result.score, t
+        clip.heat.add(result)
 
     def push(self, packet: Packet) -> None:
         self.ring.push(packet)
@@ -162,8 +160,12 @@ class Recorder:
             self.stop()
         elif packet.keyframe and packet.t - clip.writer.first_t >= self.settings.max_clip:
             self.stop()
-            meta = replace(clip.meta, event=new_id(), part=clip.meta.part + 1,
-                           trigger_time=packet.t + self._epoch)
+            meta = replace(
+                clip.meta,
+                event=new_id(),
+                part=clip.meta.part + 1,
+                trigger_time=packet.t + self._epoch,
+            )
             self._clip = _Clip(meta, packet.t, clip.deadline)
             self._begin(self._clip, packet)
         else:
@@ -180,11 +182,9 @@ class Recorder:
         if clip is None or clip.writer is None:
             return
         clip.writer.close()
-        heat = clip.heat
-        scale = 255.0 / heat.max() if heat.max() > 0 else 0.0
         motion = Motion(
             peak=clip.peak,
             peak_time=clip.peak_t + self._epoch if clip.peak_t is not None else None,
-            heatmap=(heat * scale).round().astype(int).tolist(),
+            heatmap=clip.heat.as_list(),
         )
         self._finisher.submit(clip.writer.path, clip.meta, clip.start_wall, motion)

@@ -17,6 +17,8 @@ class Notifier:
             address = "\0" + address[1:]
         self._address = address
         self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) if address else None
+        if self._socket is not None:
+            self._socket.setblocking(False)  # a full notify queue must not stall the frames
         usec = int(env.get("WATCHDOG_USEC", "0") or 0)
         pid = env.get("WATCHDOG_PID")
         mine = pid is None or pid == str(os.getpid())
@@ -29,7 +31,7 @@ class Notifier:
             try:
                 self._socket.sendto(message.encode(), self._address)
             except OSError:
-                pass  # systemd went away; nothing useful to do about it here
+                pass  # systemd is gone or busy; a lost ping is retried at the next frame
 
     def ready(self, status: str = "") -> None:
         self.send("READY=1" + (f"\nSTATUS={status}" if status else ""))

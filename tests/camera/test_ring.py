@@ -3,7 +3,8 @@ from smartcam.camera.ring import PacketRing
 
 
 def stream(seconds: float, fps: int = 10, gop: int = 10) -> list[Packet]:
-    return [Packet(bytes([i % 256]) * 100, i / fps, i % gop == 0) for i in range(int(seconds * fps))]
+    count = int(seconds * fps)
+    return [Packet(bytes([i % 256]) * 100, i / fps, i % gop == 0) for i in range(count)]
 
 
 def test_ring_keeps_at_least_its_seconds_from_a_keyframe():

@@ -1,0 +1,154 @@
+"""The camera process as systemd runs it: control socket, events, crash safety."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+import pytest
+
+from smartcam.errors import ControlError
+from tests.camera.camproc import CameraProcess
+from tests.clips import ffprobe, published
+
+
+@pytest.fixture
+def camera(tmp_path):
+    procs = []
+
+    def start(**kwargs) -> CameraProcess:
+        procs.append(CameraProcess(tmp_path, **kwargs))
+        procs[-1].start()
+        return procs[-1]
+
+    yield start
+    for p in procs:
+        p.stop()
+
+
+def test_ready_status_and_watchdog(camera):
+    cam = camera()
+    status = cam.client.request("status")["status"]
+    assert status["camera"] == "cam-test" and status["state"] == "idle"
+    time.sleep(2.5)
+    messages = cam.notifications()
+    assert any(m.startswith("READY=1") for m in messages)
+    assert messages.count("WATCHDOG=1") >= 1
+    assert cam.client.request("status")["status"]["frames"] > 20
+
+
+def test_a_walker_records_a_motion_clip(camera):
+    cam = camera(source="synthetic:walkers")
+    start = cam.client.next_event("motion_start", timeout=30)
+    assert start["score"] > 0 and start["boxes"]
+    ready = cam.client.next_event("clip_ready", timeout=60)
+    card = ready["clip"]
+    assert card["cause"] == "motion" and card["motion_peak"] > 0
+    assert len(card["heatmap"]) == 16 and max(max(row) for row in card["heatmap"]) == 255
+    assert ffprobe(cam.outbox / card["video"]).frames == card["frames"]
+
+
+def test_trigger_records_with_incident_and_origin(camera):
+    cam = camera()
+    time.sleep(1.5)
+    reply = cam.client.request("trigger", cause="peer", seconds=1.0, incident="abc123",
+                               origin="cam-other")
+    assert reply["incident"] == "abc123"
+    card = cam.client.next_event("clip_ready", timeout=30)["clip"]
+    assert (card["cause"], card["incident"], card["origin"]) == ("peer", "abc123", "cam-other")
+    assert card["event"] == reply["event"]
+    assert card["pre_record"] >= 1.0
+
+
+@pytest.mark.parametrize("line", [
+    b"not json\n", b"[1, 2]\n", b'{"cmd": "explode"}\n', b'{"no": "cmd"}\n',
+    b'{"cmd": "trigger", "seconds": "ten"}\n', b'{"cmd": "trigger", "cause": "aliens"}\n',
+    b'{"cmd": "trigger", "until": 1}\n', b'{"cmd": "live", "on": "yes"}\n',
+    b'{"cmd": "set", "motion": {"min_area": -4}}\n', b'{"cmd": "set", "motion": {"bogus": 1}}\n',
+    b'{"cmd": "set", "motion": 7}\n', b"\xff\xfe\n",
+])
+def test_a_malformed_message_gets_an_error_and_the_camera_lives(camera, line):
+    cam = camera()
+    cam.client.send_line(line)
+    reply = cam.client.read_reply()
+    assert reply["ok"] is False and reply["error"]
+    assert "Traceback" not in reply["error"]
+    assert cam.client.request("status")["ok"]
+
+
+def test_set_changes_motion_settings_through_the_schema(camera):
+    cam = camera()
+    reply = cam.client.request("set", motion={"min_area": 2.5, "min_frames": 5})
+    assert reply["motion"]["min_area"] == 2.5 and reply["motion"]["min_frames"] == 5
+    with pytest.raises(ControlError, match="min_are"):
+        cam.client.request("set", motion={"min_are": 1})
+
+
+def test_live_jpeg_only_while_watched(camera):
+    cam = camera()
+    live = cam.dir / "run" / "live.jpg"
+    time.sleep(1)
+    assert not live.exists()
+    cam.client.request("live", on=True, seconds=30)
+    deadline = time.monotonic() + 10
+    while not live.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert live.read_bytes()[:2] == b"\xff\xd8"
+    first = live.stat().st_mtime_ns
+    time.sleep(0.5)
+    assert live.stat().st_mtime_ns != first  # it keeps changing while watched
+    cam.client.request("live", on=False)
+    time.sleep(0.3)
+    stopped = live.stat().st_mtime_ns
+    time.sleep(0.6)
+    assert live.stat().st_mtime_ns == stopped
+
+
+def test_kill_9_mid_recording_leaves_a_clip_finished_on_restart(camera):
+    cam = camera(pre_record=1)
+    time.sleep(1.5)
+    cam.client.request("trigger", cause="manual", seconds=60)
+    time.sleep(4)  # several fragments written
+    assert any(cam.recording.glob("*.mp4"))
+    assert cam.kill(signal.SIGKILL) == -signal.SIGKILL
+    # Nothing half-written was ever published.
+    assert not any(cam.outbox.glob("*.mp4")) and not any(cam.outbox.glob("*.tmp"))
+    cam.start()  # recovery runs before the first frame
+    cam.client.request("status")
+    [card] = published(cam.outbox)
+    assert card["interrupted"] is True and card["cause"] == "manual"
+    probed = ffprobe(cam.outbox / card["video"])
+    assert probed.frames == card["frames"] >= 20 * 3
+    assert not any(cam.recording.iterdir())
+
+
+def test_sigterm_finishes_the_open_clip(camera):
+    cam = camera()
+    time.sleep(1.5)
+    cam.client.request("trigger", cause="manual", seconds=60)
+    time.sleep(1.5)
+    assert cam.kill(signal.SIGTERM) == 0
+    [card] = published(cam.outbox)
+    assert card["interrupted"] is False and card["frames"] > 20
+
+
+def test_a_bad_config_exits_78_with_file_and_line(tmp_path):
+    import subprocess
+    import sys
+
+    conf = tmp_path / "smartcam.conf"
+    conf.write_text("[camera]\nfps = fast\n")
+    result = subprocess.run([sys.executable, "-m", "smartcam", "camera", "--config", str(conf)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == os.EX_CONFIG
+    assert f"{conf}:2" in result.stderr and "fps" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_events_are_json_lines(camera):
+    cam = camera()
+    beat = cam.client.next_event("heartbeat", timeout=15)
+    json.dumps(beat)
+    assert beat["status"]["camera"] == "cam-test"
