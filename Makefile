@@ -10,7 +10,7 @@ APT_STAMP := $(VENV)/.apt
 APT_PACKAGES := ffmpeg dpkg
 export SMARTCAM_CACHE ?= $(HOME)/.cache/smartcam
 
-.PHONY: all venv deps test lint fmt bench demo clean
+.PHONY: all venv deps test lint fmt bench demo docs clean
 
 all: test lint
 
@@ -45,6 +45,9 @@ bench: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/smartcam demo $(if $(DURATION),--duration $(DURATION))
+
+docs: $(STAMP)  # docs/config.md and smartcam.conf.example come from the config schema
+	$(BIN)/python -m smartcam.config.docs
 
 clean:
 	rm -rf $(VENV) demo build *.egg-info

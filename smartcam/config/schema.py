@@ -190,7 +190,8 @@ class Motion(Section):
     despeckle: bool = setting(True, "Ignore isolated changed pixels.", v.boolean)
     mask: tuple[v.Polygon, ...] = setting(
         (),
-        "Areas to ignore, for example: mask = 0,0 100,0 100,20 0,20; 70,60 100,60 100,100 70,100",
+        "Areas to ignore, for example a strip at the top and the bottom right corner: "
+        "0,0 100,0 100,20 0,20; 70,60 100,60 100,100 70,100.",
         v.polygons,
     )
 
@@ -246,7 +247,9 @@ class Peers(Section):
         secret=True,
     )
     static: tuple[v.HostPort, ...] = setting(
-        (), "Peers to reach directly besides those found by themselves.", v.addresses
+        (),
+        "Peers to reach directly, besides those found automatically (port 80 unless given).",
+        v.addresses,
     )
 
 

@@ -15,6 +15,7 @@ import unicodedata
 import zoneinfo
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -124,7 +125,7 @@ def scaled(lo: int, hi: int, base: int, suffixes: str, what: str) -> ValueType[i
         m = pattern.fullmatch(text)
         if not m or (m[2] and m[2].lower() not in scale) or (m[3] and base != 1024):
             raise Invalid("")
-        value = float(m[1]) * scale.get(m[2].lower(), 1)
+        value = Decimal(m[1]) * scale.get(m[2].lower(), 1)  # exact: 1.1M is 1100000
         if value != int(value) or not lo <= int(value) <= hi:
             raise Invalid("")
         return int(value)
@@ -135,7 +136,7 @@ def scaled(lo: int, hi: int, base: int, suffixes: str, what: str) -> ValueType[i
                 return f"{value // scale[suffix.lower()]}{suffix}"
         return str(value)
 
-    units = ", ".join(f"{s} = {base ** (i + 1):_}" for i, s in enumerate(suffixes))
+    units = f"suffixes {', '.join(suffixes)} in powers of {base}"
     return ValueType(f"{what} from {fmt(lo)} to {fmt(hi)} ({units})", parse, fmt)
 
 
