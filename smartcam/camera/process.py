@@ -230,14 +230,17 @@ def serve(
     camera = Camera(cfg, open_source(cfg.camera, pace=pace))
     camera.listeners.extend(listeners or [])
     stop = threading.Event()
+    previous = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
+            previous[sig] = signal.signal(sig, lambda *_: stop.set())
     try:
         camera.server = ControlServer(cfg.camera.control_socket, camera.handle)
         camera.run(stop, duration)
     finally:
         camera.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def run(args: Any) -> int:

@@ -7,6 +7,8 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 from smartcam.camera.client import ControlClient
@@ -45,7 +47,9 @@ class CameraProcess:
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify_path = directory / "notify.sock"
         self.notify.bind(str(self.notify_path))
-        self.notify.settimeout(10)
+        self._messages: list[str] = []
+        self._collector = threading.Thread(target=self._collect, daemon=True)
+        self._collector.start()
         self.proc: subprocess.Popen | None = None
         self.client: ControlClient | None = None
 
@@ -62,19 +66,18 @@ class CameraProcess:
         assert self.proc.poll() is None, self.output()
         return self.client
 
+    def _collect(self) -> None:
+        # Read as systemd would: a unix datagram queue holds only ~10 unread messages.
+        while True:
+            try:
+                self._messages.append(self.notify.recv(4096).decode())
+            except OSError:
+                return
+
     def notifications(self) -> list[str]:
-        """Every message sent to the notify socket so far (without waiting)."""
-        self.notify.setblocking(False)
-        messages = []
-        try:
-            while True:
-                messages.append(self.notify.recv(4096).decode())
-        except BlockingIOError:
-            pass
-        finally:
-            self.notify.setblocking(True)
-            self.notify.settimeout(10)
-        return messages
+        """Every message sent to the notify socket so far."""
+        time.sleep(0.05)
+        return list(self._messages)
 
     def output(self) -> str:
         return (self.dir / "camera.log").read_text(errors="replace")
@@ -94,4 +97,6 @@ class CameraProcess:
             self.kill(signal.SIGTERM)
         if self.client:
             self.client.close()
+        self.notify.shutdown(socket.SHUT_RDWR)
         self.notify.close()
+        self._collector.join()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -22,16 +21,6 @@ FAKES = Path(__file__).resolve().parents[1] / "fakes"
 MAIN, LORES, FPS, BITRATE = (352, 240), (200, 112), 30, 400_000
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture(autouse=True)
-def no_thread_left_behind():
-    before = set(threading.enumerate())
-    yield
-    deadline = time.monotonic() + 2
-    while (extra := set(threading.enumerate()) - before) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert not extra, f"threads left running: {extra}"
 
 
 def _forget_picamera2() -> None:

@@ -152,3 +152,43 @@ def test_events_are_json_lines(camera):
     beat = cam.client.next_event("heartbeat", timeout=15)
     json.dumps(beat)
     assert beat["status"]["camera"] == "cam-test"
+
+
+class StallingSource:
+    """A synthetic camera whose frames stop coming after `frames`."""
+
+    def __init__(self, inner, frames: int):
+        self.inner, self.left = inner, frames
+        self.info, self.epoch, self.want_main = inner.info, inner.epoch, False
+
+    def read(self, timeout: float):
+        from smartcam.errors import CameraStall
+
+        if self.left == 0:
+            raise CameraStall(f"no frame from the camera within {timeout} s")
+        self.left -= 1
+        return self.inner.read(timeout)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_stall_exits_75_after_watchdog_pings_stop(tmp_path, monkeypatch):
+
+    from smartcam import cli
+    from smartcam.camera import process
+
+    cam = CameraProcess(tmp_path)  # only for its config file and notify socket
+    monkeypatch.setenv("NOTIFY_SOCKET", str(cam.notify_path))
+    monkeypatch.setenv("WATCHDOG_USEC", "100000")  # ping every 50 ms of frames
+    monkeypatch.delenv("WATCHDOG_PID", raising=False)
+    real_open = process.open_source
+    monkeypatch.setattr(
+        process, "open_source", lambda camera, pace=True: StallingSource(real_open(camera), 40))
+    assert cli.main(["camera", "--config", str(cam.conf)]) == os.EX_TEMPFAIL
+    messages = cam.notifications()
+    cam.stop()
+    assert messages[0].startswith("READY=1")
+    pings = messages.count("WATCHDOG=1")
+    assert 10 <= pings <= 40  # 40 frames at 20 fps: about one ping per 50 ms, none after
+    assert messages[-1] == "STOPPING=1"
