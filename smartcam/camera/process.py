@@ -159,6 +159,7 @@ class Camera:
             "preroll_seconds": round(self.recorder.ring.duration, 2),
             "preroll_bytes": self.recorder.ring.nbytes,
             "live": self.live.active(self.now),
+            "spool_error": self.recorder.write_error,
         }
 
     def _cmd_status(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -178,6 +179,8 @@ class Camera:
         if not isinstance(incident, str) or not isinstance(origin, str):
             raise ControlError("incident and origin are strings")
         meta = self.recorder.trigger(Trigger(cause, self.now, until, incident, origin))
+        if meta is None:
+            raise ControlError(f"cannot record: the spool failed ({self.recorder.write_error})")
         self.emit("recording", event=meta.event, incident=meta.incident, cause=meta.cause)
         return {"event": meta.event, "incident": meta.incident}
 

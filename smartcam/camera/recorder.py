@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import av
+
 from smartcam.camera.clipinfo import ClipMeta, Motion, new_id
 from smartcam.camera.detector import HeatMap, MotionResult
 from smartcam.camera.frames import Packet, SourceInfo
@@ -24,6 +26,7 @@ from smartcam.camera.spool import Spool
 from smartcam.camera.writer import ClipWriter
 
 log = logging.getLogger(__name__)
+WRITE_RETRY_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,8 @@ class Recorder:
         self._camera = camera
         self._group = group
         self._clip: _Clip | None = None
+        self._blocked_until = float("-inf")  # after a failed write, no new clip until then
+        self.write_error = ""  # the last spool write failure, for status
 
     @property
     def recording(self) -> ClipMeta | None:
@@ -111,29 +116,36 @@ class Recorder:
         self.settings = settings
         self.ring.seconds = settings.pre_record
 
-    def trigger(self, trigger: Trigger) -> ClipMeta:
-        """Start a clip, or make the running one last at least until trigger.until."""
-        if self._clip is None:
-            event = new_id()
-            meta = ClipMeta(
-                camera=self._camera,
-                group=self._group,
-                cause=trigger.cause,
-                trigger_time=trigger.at + self._epoch,
-                width=self._info.width,
-                height=self._info.height,
-                fps=self._info.fps,
-                pre_record=self.settings.pre_record,
-                event=event,
-                incident=trigger.incident or event,
-                origin=trigger.origin or self._camera,
-            )
-            self._clip = _Clip(meta, trigger.at - self.settings.pre_record, trigger.until)
-            for packet in self.ring.since(self._clip.start_from):
-                self._feed(packet)
-        else:
+    def trigger(self, trigger: Trigger) -> ClipMeta | None:
+        """Start a clip, or make the running one last at least until trigger.until.
+
+        None when no clip can start: writing to the spool failed moments ago.
+        """
+        if self._clip is not None:
             self._clip.deadline = max(self._clip.deadline, trigger.until)
-        return self._clip.meta
+            return self._clip.meta
+        if trigger.at < self._blocked_until:
+            return None  # the spool just failed us; try again in a few seconds
+        event = new_id()
+        meta = ClipMeta(
+            camera=self._camera,
+            group=self._group,
+            cause=trigger.cause,
+            trigger_time=trigger.at + self._epoch,
+            width=self._info.width,
+            height=self._info.height,
+            fps=self._info.fps,
+            pre_record=self.settings.pre_record,
+            event=event,
+            incident=trigger.incident or event,
+            origin=trigger.origin or self._camera,
+        )
+        self._clip = _Clip(meta, trigger.at - self.settings.pre_record, trigger.until)
+        for packet in self.ring.since(self._clip.start_from):
+            self._feed_safely(packet)
+            if self._clip is None:
+                break
+        return None if trigger.at < self._blocked_until else meta
 
     def motion(self, t: float, result: MotionResult) -> None:
         """Note one frame's motion on the open clip (for its peak and heat map)."""
@@ -147,7 +159,17 @@ class Recorder:
     def push(self, packet: Packet) -> None:
         self.ring.push(packet)
         if self._clip is not None:
+            self._feed_safely(packet)
+
+    def _feed_safely(self, packet: Packet) -> None:
+        """A full or broken spool cuts the clip short; it never stops the camera."""
+        try:
             self._feed(packet)
+        except (OSError, av.FFmpegError) as err:
+            log.error("cannot write the clip, cutting it short: %s", err)
+            self.write_error = str(err)
+            self._blocked_until = packet.t + WRITE_RETRY_SECONDS
+            self.stop()
 
     def _feed(self, packet: Packet) -> None:
         clip = self._clip
@@ -181,7 +203,10 @@ class Recorder:
         clip, self._clip = self._clip, None
         if clip is None or clip.writer is None:
             return
-        clip.writer.close()
+        try:
+            clip.writer.close()
+        except (OSError, av.FFmpegError) as err:  # what was written still plays
+            log.error("cannot finish writing %s: %s", clip.writer.path.name, err)
         motion = Motion(
             peak=clip.peak,
             peak_time=clip.peak_t + self._epoch if clip.peak_t is not None else None,

@@ -16,9 +16,9 @@ GOP = 1.0  # the encoder puts a keyframe every fps frames
 
 
 class Rig:
-    def __init__(self, tmp_path, pre=2.0, post=2.0, max_clip=60.0):
+    def __init__(self, tmp_path, pre=2.0, post=2.0, max_clip=60.0, spool=None):
         self.source = SyntheticSource(INFO, 1_000_000, "empty", pace=False)
-        self.spool = Spool(tmp_path / "spool")
+        self.spool = Spool(spool or tmp_path / "spool")
         self.cards: list[dict] = []
         self.finisher = Finisher(self.spool, self.cards.append)
         self.recorder = Recorder(
@@ -126,3 +126,36 @@ def test_thumbnail_is_a_jpeg_of_the_clip(rig):
     [card] = r.done()
     jpeg = (r.spool.outbox / card["thumbnail"]).read_bytes()
     assert jpeg[:2] == b"\xff\xd8" and len(jpeg) > 1000
+
+
+@pytest.fixture
+def tiny_tmpfs(tmp_path):
+    """A 1 MiB tmpfs, like a spool that has filled up."""
+    import os
+    import subprocess
+
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root (CI runs as root)")
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], check=True)
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def test_a_full_spool_cuts_the_clip_short_but_never_stops_the_camera(rig, tiny_tmpfs):
+    r = rig(pre=1.0, spool=tiny_tmpfs)
+    r.run(2)
+    assert r.recorder.trigger(Trigger("motion", r.now, r.now + 30.0)) is not None
+    r.run(12)  # 1 Mbit/s for 12 s does not fit in 1 MiB
+    assert r.recorder.recording is None and "No space left" in r.recorder.write_error
+    assert r.recorder.trigger(Trigger("motion", r.now, r.now + 30.0)) is None  # backing off
+    r.run(6)
+    for leftover in tiny_tmpfs.glob("*/*"):
+        leftover.unlink()  # the uploader made room
+    assert r.recorder.trigger(Trigger("motion", r.now, r.now + 1.0)) is not None
+    r.run(2)
+    r.recorder.stop()
+    r.finisher.close()
+    cards = published(r.spool.outbox)
+    assert cards and all(c["frames"] > 0 for c in cards)
