@@ -1,4 +1,4 @@
-"""A recorded video played as a camera: decoded with PyAV, looped, paced at its frame rate.
+"""A recorded video played as a camera: decoded with PyAV, looped, paced at its own frame rate.
 
 Frames are scaled to the configured main and lores sizes and re-encoded with libx264, so the
 rest of the camera sees exactly what a Pi would hand it.
@@ -6,6 +6,7 @@ rest of the camera sees exactly what a Pi would hand it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import av
@@ -20,9 +21,12 @@ from smartcam.errors import SourceError
 class FileSource:
     def __init__(self, path: Path, info: SourceInfo, bitrate: int, pace: bool = True):
         self.path = Path(path)
-        self.info = info
         self.want_main = False
         self._container = self._open()
+        rate = self._container.streams.video[0].average_rate
+        # Played at the video's own frame rate, so the scene moves as it was filmed.
+        self.info = replace(info, fps=float(rate)) if rate else info
+        info = self.info
         self._frames = self._container.decode(video=0)
         self._encoder = H264Encoder(info.width, info.height, info.fps, bitrate)
         self._pacer = Pacer(info.fps, pace)

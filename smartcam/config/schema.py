@@ -112,7 +112,11 @@ class Camera(Section):
         "Size of the small frames the motion detector looks at; not larger than resolution.",
         v.size(32, 1280),
     )
-    fps: float = setting(30.0, "Frames per second of the recorded video.", v.number(1, 120))
+    fps: float = setting(
+        30.0,
+        "Frames per second of the recorded video (a file: source plays at its own rate).",
+        v.number(1, 120),
+    )
     bitrate: int = setting(
         4_000_000,
         "H.264 bitrate of the recording in bits per second.",
