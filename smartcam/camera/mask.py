@@ -10,9 +10,7 @@ Point = tuple[float, float]
 Polygon = tuple[Point, ...]
 
 
-def rasterise(
-    polygons: Sequence[Polygon], width: int, height: int, step: int = 1
-) -> np.ndarray:
+def rasterise(polygons: Sequence[Polygon], width: int, height: int, step: int = 1) -> np.ndarray:
     """True where a sampled pixel's centre lies inside any polygon (the pixels to ignore).
 
     Points are (x, y) in percent of a `width` x `height` frame, 0..100 from the top left corner.
