@@ -14,7 +14,7 @@ from smartcam.errors import ControlError
 
 
 class ControlClient:
-    def __init__(self, path: Path, timeout: float = 5.0):
+    def __init__(self, path: Path, timeout: float = 5.0, keep_events: bool = True):
         self.path = Path(path)
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.timeout = timeout
@@ -24,17 +24,19 @@ class ControlClient:
         except OSError:
             self._sock.close()
             raise
-        self._file = self._sock.makefile("rb")
+        self._buffer = b""  # our own, not makefile(): a timed-out makefile cannot be read again
         self._ids = itertools.count(1)
-        self.pending_events: deque[dict[str, Any]] = deque()
+        # Events that arrive while waiting for a reply; a client that only sends requests
+        # keeps none, so it cannot grow without bound.
+        self.pending_events: deque[dict[str, Any]] = deque(maxlen=None if keep_events else 0)
 
     @classmethod
-    def wait(cls, path: Path, timeout: float = 30.0) -> ControlClient:
+    def wait(cls, path: Path, timeout: float = 30.0, **kwargs: Any) -> ControlClient:
         """Connect once the camera is up (it may be starting or restarting)."""
         deadline = time.monotonic() + timeout
         while True:
             try:
-                return cls(path)
+                return cls(path, **kwargs)
             except OSError:
                 if time.monotonic() > deadline:
                     raise
@@ -82,13 +84,16 @@ class ControlClient:
                 self.pending_events.append(message)
 
     def _read(self) -> dict[str, Any]:
-        line = self._file.readline()
-        if not line:
-            raise ConnectionError("the camera closed the control socket")
+        """The next message; a timeout leaves a partly received line for the next call."""
+        while b"\n" not in self._buffer:
+            data = self._sock.recv(65536)
+            if not data:
+                raise ConnectionError("the camera closed the control socket")
+            self._buffer += data
+        line, self._buffer = self._buffer.split(b"\n", 1)
         return json.loads(line)
 
     def close(self) -> None:
-        self._file.close()
         self._sock.close()
 
     def __enter__(self) -> ControlClient:

@@ -28,6 +28,7 @@ from smartcam.errors import ConfigError, ControlError
 
 log = logging.getLogger("smartcam.camera")
 HEARTBEAT_SECONDS = 5.0
+LEVEL_SECONDS = 1.0  # the motion level graph's resolution
 
 Listener = Callable[[dict[str, Any]], None]
 
@@ -70,6 +71,8 @@ class Camera:
         self.motion_active = False
         self.score = 0.0
         self._last_heartbeat = 0.0
+        self._last_level = 0.0
+        self._level = 0.0  # the highest score since the last level event
         self.server = None  # the ControlServer, once serve() has opened it
 
     # -- events -------------------------------------------------------------------------------
@@ -106,6 +109,11 @@ class Camera:
             if capture.yuv is not None and self.live.due(t):
                 self.live.write(capture.yuv, t)
         self.notifier.watchdog()
+        self._level = max(self._level, result.score)
+        if t - self._last_level >= LEVEL_SECONDS:
+            self._last_level = t
+            self.emit("level", score=round(self._level, 3), motion=self.motion_active)
+            self._level = 0.0
         if t - self._last_heartbeat >= HEARTBEAT_SECONDS:
             self._last_heartbeat = t
             self.emit("heartbeat", status=self.status())
