@@ -13,6 +13,7 @@ from smartcam.errors import SmartcamError
 # subcommand -> (module whose run(args) -> int does the work, help)
 COMMANDS = {
     "camera": ("smartcam.camera.process", "run the realtime camera process"),
+    "host": ("smartcam.host.process", "run the web page, API, NAS uploader and retention"),
     "motion-scan": ("smartcam.camera.scan", "run the motion detector over a recorded video"),
     "config": ("smartcam.config.check", "check smartcam.conf and print the effective settings"),
     "demo": ("smartcam.demo", "run simulated cameras with their spool under ./demo/"),
@@ -27,7 +28,7 @@ def add_arguments(name: str, p: argparse.ArgumentParser) -> None:
     elif name == "motion-scan":
         p.add_argument("video", help="a recorded video (any format FFmpeg reads)")
         p.add_argument("--config", help=CONFIG_HELP + "; only [motion] is used")
-    elif name == "camera":
+    elif name in ("camera", "host"):
         p.add_argument("--config", help=CONFIG_HELP)
     elif name == "demo":
         p.add_argument("--duration", type=float, help="stop after this many seconds")

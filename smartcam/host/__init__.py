@@ -1,0 +1,1 @@
+"""The host process: everything of one camera that touches the network and the NAS."""

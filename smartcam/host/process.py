@@ -1,0 +1,123 @@
+"""`smartcam host`: the web page and API, the NAS uploader and retention for one camera.
+
+Each part runs on its own thread so a slow or dead NAS stalls only the uploader, never the page
+or the link to the camera. The systemd watchdog is pinged only while the camera link's loop
+turns and the web server answers its own health check; the uploader is left out on purpose: it
+may legitimately wait a long time on a NAS that went away, and restarting would not help.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+import urllib.request
+from typing import Any, Protocol
+
+from smartcam import __version__
+from smartcam.camera.sdnotify import Notifier
+from smartcam.config import Config, default, load
+from smartcam.errors import ConfigError
+from smartcam.host.camlink import CameraLink
+
+log = logging.getLogger("smartcam.host")
+SELF_CHECK_SECONDS = 5.0
+STALE_SECONDS = 30.0  # a loop that has not turned for this long is stuck
+
+
+class Worker(Protocol):
+    alive: float  # time.monotonic() of the loop's last turn
+
+    def run(self, stop: threading.Event) -> None: ...
+
+
+class Host:
+    """What the web app sees of the host: config, camera link, uploader and retention."""
+
+    def __init__(self, cfg: Config, config_error: str | None = None):
+        from smartcam.host.retention import Retention
+        from smartcam.host.uploader import Uploader
+
+        self.cfg = cfg
+        self.config_error = config_error  # shown as a banner until the file is fixed
+        self.version = __version__
+        self.started = time.time()
+        self.link = CameraLink(cfg.camera.control_socket)
+        self.uploader = Uploader(cfg)
+        self.retention = Retention(cfg)
+        self.stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start_worker(self, name: str, worker: Worker) -> None:
+        thread = threading.Thread(target=worker.run, args=(self.stop,), name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.link.close()
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+
+def serve(host: Host, notifier: Notifier | None = None) -> None:
+    """Run every part until host.stop is set (SIGTERM, SIGINT)."""
+    import waitress
+
+    from smartcam.host.web import make_app
+
+    notifier = notifier or Notifier()
+    listen = host.cfg.web.listen
+    server = waitress.create_server(
+        make_app(host), host=listen.host, port=listen.port or 8080, threads=24,
+        ident="smartcam", channel_timeout=30,
+    )
+    web = threading.Thread(target=server.run, name="waitress", daemon=True)
+    host.link.start()
+    host.start_worker("uploader", host.uploader)
+    host.start_worker("retention", host.retention)
+    web.start()
+    url = f"http://{listen.host}:{server.effective_port}/api/v1/health"  # type: ignore[attr-defined]
+    notifier.ready(f"serving http://{listen.host}:{server.effective_port}")  # type: ignore[attr-defined]
+    log.info("serving %s", url.removesuffix("/api/v1/health"))
+    try:
+        while not host.stop.wait(SELF_CHECK_SECONDS / 2):
+            if _healthy(host, url):
+                notifier.watchdog()
+    finally:
+        notifier.stopping()
+        server.close()
+        host.close()
+        notifier.close()
+
+
+def _healthy(host: Host, url: str) -> bool:
+    if time.monotonic() - host.link.alive > STALE_SECONDS:
+        log.error("the camera link's loop is stuck")
+        return False
+    try:
+        with urllib.request.urlopen(url, timeout=SELF_CHECK_SECONDS) as response:
+            return response.status == 200
+    except OSError as err:
+        log.error("the web server does not answer its health check: %s", err)
+        return False
+
+
+def load_for_host(path: str | None) -> tuple[Config, str | None]:
+    """The config, or (in safe mode) the defaults plus the problems to show on the page."""
+    try:
+        return load(path), None
+    except ConfigError as err:
+        log.error("smartcam.conf has problems; serving the page in safe mode:\n%s", err)
+        return default(), str(err)
+
+
+def run(args: Any) -> int:
+    cfg, problem = load_for_host(args.config)
+    host = Host(cfg, problem)
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: host.stop.set())
+    serve(host)
+    return 0
