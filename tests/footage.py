@@ -1,118 +1,25 @@
-"""Real footage for tests and benchmarks, fetched once and cached outside the repository.
+"""Real footage for tests and benchmarks (fetched by smartcam.footage) and what is made from it.
 
-`vtest.avi` (768x576, 10 fps, 795 frames of pedestrians on a plaza, every frame has someone
-in it) ships in Debian's `opencv-doc` package. The first call downloads that package with
-`apt-get download`, pulls the one file out of it and keeps it under
-`$SMARTCAM_CACHE/footage/` (default ~/.cache/smartcam). Beside it goes the background plate:
-the temporal median of all frames at 320x240, which has no people in it. From the plate,
-`exposure_step`, `gain_ramp` and `sensor_noise` make sequences with nobody in them that a
-motion detector must stay quiet on, deterministic by seed.
+Beside vtest.avi goes the background plate: the temporal median of all frames at 320x240,
+which has no people in it. From the plate, `exposure_step`, `gain_ramp` and `sensor_noise`
+make sequences with nobody in them that a motion detector must stay quiet on, deterministic
+by seed.
 """
 
 from __future__ import annotations
 
-import fcntl
 import functools
-import os
-import shutil
-import subprocess
-import tarfile
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from typing import BinaryIO
+from collections.abc import Callable
 
 import av
 import numpy as np
 
 from smartcam.camera.luma import to_lores
+from smartcam.footage import FootageError, cache_dir, footage_path, write_atomic
 
-PACKAGE = "opencv-doc"
-MEMBER = "usr/share/doc/opencv-doc/examples/data/vtest.avi"
-NAME = "vtest.avi"
+__all__ = ["FootageError", "cache_dir", "footage_path", "frames", "plate"]
 FPS = 10.0  # vtest.avi's frame rate
 LORES = (320, 240)
-
-
-class FootageError(RuntimeError):
-    """The footage could not be fetched; the message says what to install or check."""
-
-
-def cache_dir() -> Path:
-    root = os.environ.get("SMARTCAM_CACHE") or Path.home() / ".cache" / "smartcam"
-    return Path(root) / "footage"
-
-
-def footage_path() -> Path:
-    """vtest.avi in the cache, fetched from Debian's opencv-doc package on first use."""
-    path = cache_dir() / NAME
-    if path.exists():
-        return path
-    with _locked(path):
-        if not path.exists():
-            _fetch(path)
-    return path
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Serialise fetches between concurrent test processes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.parent / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
-
-def _fetch(path: Path) -> None:
-    if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
-        raise FootageError(
-            f"need apt-get and dpkg-deb to fetch {NAME} from Debian's {PACKAGE} package; "
-            f"on a non-Debian system copy {NAME} from OpenCV's samples/data to {path}"
-        )
-    with tempfile.TemporaryDirectory(prefix="smartcam-footage-") as tmp:
-        download = ["apt-get", "download", "-q", PACKAGE]
-        done = subprocess.run(download, cwd=tmp, capture_output=True, text=True)
-        if done.returncode != 0:  # a stale or missing package list: refresh it once
-            subprocess.run(["apt-get", "update", "-q"], capture_output=True, text=True)
-            done = subprocess.run(download, cwd=tmp, capture_output=True, text=True)
-        debs = sorted(Path(tmp).glob(f"{PACKAGE}_*.deb"))
-        if done.returncode != 0 or not debs:
-            raise FootageError(f"`apt-get download {PACKAGE}` failed: {done.stderr.strip()}")
-        _extract(debs[0], path)
-
-
-def _extract(deb: Path, path: Path) -> None:
-    """Stream the package's data tar and copy the one member out, atomically."""
-    unpack = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE)
-    assert unpack.stdout is not None
-    try:
-        with tarfile.open(fileobj=unpack.stdout, mode="r|") as tar:
-            for member in tar:
-                if member.name.lstrip("./") == MEMBER and member.isfile():
-                    source = tar.extractfile(member)
-                    assert source is not None
-                    _write_atomic(path, functools.partial(shutil.copyfileobj, source))
-                    return
-    finally:
-        unpack.stdout.close()
-        unpack.kill()
-        unpack.wait()
-    raise FootageError(f"{deb.name} has no {MEMBER}")
-
-
-def _write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            write(out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 @functools.lru_cache(maxsize=2)
@@ -136,7 +43,7 @@ def plate() -> np.ndarray:
         return np.load(path)
     median = np.median(frames(), axis=0).round().astype(np.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(path, lambda out: np.save(out, median))
+    write_atomic(path, lambda out: np.save(out, median))
     return median
 
 

@@ -71,7 +71,7 @@ def thumbnail(video: Path, at: float, out: Path) -> None:
     """Write a JPEG of the frame shown `at` seconds into the clip (the nearest one after)."""
     with av.open(str(video)) as container:
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        stream.codec_context.thread_count = 1  # a thumbnail is not worth the memory of threads
         if at > 0:
             container.seek(int(at / stream.time_base), stream=stream, backward=True)
         picture = None
