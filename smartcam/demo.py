@@ -1,24 +1,35 @@
-"""`smartcam demo`: a simulated camera recording a scripted yard, its spool under ./demo/.
+"""`smartcam demo`: a simulated fleet on this machine, everything under ./demo/.
 
-Someone walks by every 20 seconds; light steps and gain ramps in between must not record.
-Each clip is printed as it lands in the outbox.
+Two cameras, each a real camera process and a real host process, as on two Pis:
+  yard    a synthetic scene: someone walks by every 20 s, light changes in between
+  plaza   real footage (Debian's opencv-doc vtest.avi: pedestrians), looped
+Their pages are on http://127.0.0.1:8081 and :8082, and a local folder stands in for the NAS.
+Each clip is printed as it lands.
 """
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import sys
+import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from smartcam.config import from_text
+from smartcam.camera.client import ControlClient
+from smartcam.config import load
+from smartcam.footage import FootageError, footage_path
 
-DEMO_CONF = """\
+CONF = """\
+# smartcam demo camera {name}: written by `smartcam demo`; edit, then run the demo again.
 [camera]
-name = demo-yard
+name = {name}
 group = demo
-source = synthetic:walkers
-resolution = 1280x720
-fps = 25
+source = {source}
+resolution = {resolution}
+fps = {fps}
 bitrate = 2M
 pre_record = 3
 post_record = 4
@@ -28,37 +39,104 @@ live_path = {dir}/run/live.jpg
 
 [storage]
 spool = {dir}/spool
+nas = {nas}
+type = local
+retention_days = 7
+
+[web]
+listen = 127.0.0.1:{port}
 """
 
 
-def demo_config_text(directory: Path) -> str:
-    return DEMO_CONF.format(dir=directory.resolve())
+@dataclass(frozen=True)
+class DemoCamera:
+    name: str
+    source: str
+    resolution: str
+    fps: int
+    port: int
 
 
-def print_event(event: dict[str, Any]) -> None:
-    if event["event"] == "motion_start":
-        print(f"motion   score {event['score']:5.1f}%  boxes {event['boxes']}", flush=True)
-    elif event["event"] == "clip_ready":
-        c = event["clip"]
-        print(
-            f"clip     {event['path']}\n"
-            f"         {c['cause']}, {c['duration']:.1f} s, {c['frames']} frames, "
-            f"pre-roll {c['pre_record']:.1f} s, peak {c['motion_peak']:.1f}%",
-            flush=True,
-        )
+def cameras() -> list[DemoCamera]:
+    yard = DemoCamera("yard", "synthetic:walkers", "1280x720", 15, 8081)
+    try:
+        plaza = DemoCamera("plaza", f"file:{footage_path()}", "768x576", 10, 8082)
+    except FootageError as err:  # not on Debian: a second synthetic camera instead
+        print(f"no real footage ({err}); using a second synthetic scene", file=sys.stderr)
+        plaza = DemoCamera("plaza", "synthetic:walkers", "640x480", 10, 8082)
+    return [yard, plaza]
+
+
+def write_config(directory: Path, camera: DemoCamera) -> Path:
+    home = (directory / camera.name).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    conf = home / "smartcam.conf"
+    conf.write_text(CONF.format(
+        name=camera.name, source=camera.source, resolution=camera.resolution, fps=camera.fps,
+        dir=home, nas=(directory / "nas").resolve(), port=camera.port,
+    ))
+    load(conf)  # a mistake in the template fails here, with the file and line
+    return conf
+
+
+def print_clips(conf: Path, stop: threading.Event) -> None:
+    """Print each of one camera's clips as it lands (reconnecting if the camera restarts)."""
+    cfg = load(conf)
+    while not stop.is_set():
+        try:
+            with ControlClient.wait(cfg.camera.control_socket, timeout=30) as client:
+                while not stop.is_set():
+                    try:
+                        event = client.next_event("clip_ready", timeout=1)
+                    except TimeoutError:
+                        continue
+                    print_clip(event)
+        except OSError:
+            stop.wait(1)
+
+
+def print_clip(event: dict[str, Any]) -> None:
+    c = event["clip"]
+    print(
+        f"{c['camera']:>6}  clip {c['video']}\n"
+        f"        {c['cause']}, {c['duration']:.1f} s, {c['frames']} frames, "
+        f"pre-roll {c['pre_record']:.1f} s, peak motion {c['motion_peak']:.1f}%",
+        flush=True,
+    )
 
 
 def run(args: Any) -> int:
-    from smartcam.camera.process import serve
-
     directory = Path(args.dir)
-    directory.mkdir(parents=True, exist_ok=True)
-    conf = directory / "smartcam.conf"
-    conf.write_text(demo_config_text(directory))
-    cfg = from_text(conf.read_text(), str(conf))
-    print(f"smartcam demo: camera {cfg.camera.name!r}, config {conf}, spool {cfg.storage.spool}")
-    print("someone walks by every 20 s; stop with Ctrl-C", flush=True)
-    serve(cfg, duration=args.duration, listeners=[print_event])
-    outbox = Path(cfg.storage.spool) / "outbox"
-    print(f"done: {len(list(outbox.glob('*.mp4')))} clips in {outbox}", file=sys.stderr)
+    procs: list[subprocess.Popen[bytes]] = []
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        for camera in cameras():
+            conf = write_config(directory, camera)
+            log = open(conf.parent / "smartcam.log", "ab")
+            for program in ("camera", "host"):
+                procs.append(subprocess.Popen(
+                    [sys.executable, "-m", "smartcam", program, "--config", str(conf)],
+                    stdout=log, stderr=subprocess.STDOUT,
+                ))
+            threading.Thread(target=print_clips, args=(conf, stop), daemon=True).start()
+            print(f"{camera.name:>6}  http://127.0.0.1:{camera.port}/   ({camera.source})")
+        print(f"NAS folder: {(directory / 'nas').resolve()}; logs: {directory}/*/smartcam.log")
+        print("someone walks by the yard every 20 s; stop with Ctrl-C", flush=True)
+        deadline = time.monotonic() + args.duration if args.duration else None
+        while not stop.wait(0.5):
+            if deadline and time.monotonic() > deadline:
+                break
+            if any(p.poll() is not None for p in procs):
+                print("a demo process exited; see the logs", file=sys.stderr)
+                return 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        signal.signal(signal.SIGTERM, previous)
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=30)
     return 0

@@ -94,6 +94,7 @@ class Camera:
         with self._lock:
             self.frames += 1
             self.now = t = capture.t
+            self.recorder.epoch = self.source.epoch  # follows the wall clock being set late
             for packet in capture.packets:
                 self.recorder.push(packet)
             result = self.detector.update(capture.lores, t)

@@ -99,7 +99,7 @@ class Recorder:
         self.settings = settings
         self.ring = PacketRing(settings.pre_record)
         self._info = info
-        self._epoch = epoch
+        self.epoch = epoch  # wall = t + epoch; the camera keeps it current (NTP may step)
         self._spool = spool
         self._finisher = finisher
         self._camera = camera
@@ -131,7 +131,7 @@ class Recorder:
             camera=self._camera,
             group=self._group,
             cause=trigger.cause,
-            trigger_time=trigger.at + self._epoch,
+            trigger_time=trigger.at + self.epoch,
             width=self._info.width,
             height=self._info.height,
             fps=self._info.fps,
@@ -186,7 +186,7 @@ class Recorder:
                 clip.meta,
                 event=new_id(),
                 part=clip.meta.part + 1,
-                trigger_time=packet.t + self._epoch,
+                trigger_time=packet.t + self.epoch,
             )
             self._clip = _Clip(meta, packet.t, clip.deadline)
             self._begin(self._clip, packet)
@@ -194,7 +194,7 @@ class Recorder:
             clip.writer.write(packet)
 
     def _begin(self, clip: _Clip, first: Packet) -> None:
-        clip.start_wall = first.t + self._epoch
+        clip.start_wall = first.t + self.epoch
         video = self._spool.begin(clip.meta, clip.start_wall)
         clip.writer = ClipWriter(video, first, self._info.fps)
 
@@ -209,7 +209,7 @@ class Recorder:
             log.error("cannot finish writing %s: %s", clip.writer.path.name, err)
         motion = Motion(
             peak=clip.peak,
-            peak_time=clip.peak_t + self._epoch if clip.peak_t is not None else None,
+            peak_time=clip.peak_t + self.epoch if clip.peak_t is not None else None,
             heatmap=clip.heat.as_list(),
         )
         self._finisher.submit(clip.writer.path, clip.meta, clip.start_wall, motion)
