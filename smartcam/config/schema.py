@@ -209,16 +209,22 @@ class Storage(Section):
     )
     spool_size: int = setting(
         256 * 2**20,
-        "Size of the spool; when the NAS is away and it is full, the oldest clip is dropped.",
+        "The most the spool may hold (clips being recorded plus clips waiting for the NAS); "
+        "beyond it the oldest waiting clip is dropped, with an error on the page.",
         v.scaled(16 * 2**20, 64 * 2**30, 1024, "KMG", "bytes"),
     )
     nas: Path = setting(
-        Path("/mnt/nas"), "Where the NAS is mounted; clips go to <nas>/<camera name>/.", v.path
+        Path("/mnt/nas"),
+        "Where the NAS is mounted; clips go to <nas>/<camera name>/<YYYY-MM-DD>/. "
+        "Nothing is ever written there unless it really is mounted (see type).",
+        v.path,
     )
     type: str = setting(
         "cifs",
-        "cifs (a Windows or Samba share), nfs, or local (nas is a local disk; nothing to mount).",
-        v.choice(["cifs", "nfs", "local"]),
+        "cifs (a Windows or Samba share) or nfs: mounted at nas from share at boot; "
+        "mount: a filesystem the system mounts at nas by itself, e.g. a USB disk; "
+        "local: nas is a plain folder on this machine (created if missing, nothing to mount).",
+        v.choice(["cifs", "nfs", "mount", "local"]),
     )
     share: str = setting(
         "",
@@ -235,18 +241,46 @@ class Storage(Section):
     )
     min_free: float = setting(
         10.0,
-        "When the NAS has less free space than this, this camera deletes its oldest clips first.",
+        "When the NAS has less free space than this, this camera deletes its oldest clips; "
+        "0 never deletes for space.",
         v.number(0, 90, PERCENT),
     )
 
 
+MIN_SECRET = 16  # characters of [peers] secret when cooperation is on
+
+
+def _parse_interfaces(value: str) -> tuple[str, ...]:
+    items = tuple(item.strip() for item in value.split(",") if item.strip())
+    for item in items:
+        if not re.fullmatch(r"[A-Za-z0-9_.@-]{1,15}", item):
+            raise v.Invalid(f"{item!r} is neither")
+    return items
+
+
+INTERFACES = v.ValueType[tuple[str, ...]](
+    "empty, or interface names (eth0, wlan0) or IPv4 addresses separated by commas",
+    _parse_interfaces,
+    ", ".join,
+)
+
+
 @dataclass(frozen=True)
 class Peers(Section):
-    """How cameras find and trust each other (mDNS and the NAS find most peers by themselves)."""
+    """How cameras find and trust each other: mDNS and notes on the NAS find the cameras of the
+    group by themselves; motion on one makes all of them record, through triggers signed with
+    the group's secret."""
 
+    enabled: bool = setting(
+        False,
+        "Cooperate with the other cameras of the group (find them, record together); "
+        "needs secret.",
+        v.boolean,
+    )
     secret: str = setting(
         "",
-        "Signs group triggers: the same long random text on every camera of the group.",
+        f"Signs group triggers: the same random text of at least {MIN_SECRET} characters on "
+        "every camera of the group (for example the output of: openssl rand -hex 16).",
         v.text(),
         secret=True,
     )
@@ -254,6 +288,29 @@ class Peers(Section):
         (),
         "Peers to reach directly, besides those found automatically (port 80 unless given).",
         v.addresses,
+    )
+    port: int = setting(
+        0,
+        "Port on which the other cameras reach this one's API (announced to them); "
+        "0: 80 when [web] listen is on loopback (nginx in front), else the listen port.",
+        v.integer(0, 65535),
+    )
+    interfaces: tuple[str, ...] = setting(
+        (),
+        "Network interfaces to announce on and look for peers on; empty: every interface "
+        "with an IPv4 address except loopback.",
+        INTERFACES,
+    )
+
+
+def _secret_problem(secret: str, enabled: bool) -> str | None:
+    if not enabled or len(secret) >= MIN_SECRET:
+        return None
+    what = f"too short ({len(secret)} characters)" if secret else "needed when enabled = true"
+    return (
+        f"{what}: the same random text of at least {MIN_SECRET} characters on every camera of "
+        "the group, for example the output of: openssl rand -hex 16 "
+        "(or set enabled = false to record alone)"
     )
 
 
@@ -357,8 +414,8 @@ class Check:
 def _share_shape(share: str, kind: str) -> str | None:
     if not share:
         return None
-    if kind == "local":
-        return "must be empty when type = local"
+    if kind in ("local", "mount"):
+        return f"must be empty when type = {kind}"
     if kind == "cifs" and not re.fullmatch(r"//[^/\s]+/\S.*", share):
         return "expected //server/share for type = cifs"
     if kind == "nfs" and not re.fullmatch(r"[^:/\s]+:/\S*", share):
@@ -389,6 +446,7 @@ CHECKS = (
         (("system", "wifi_ssid"),),
         lambda country, ssid: "needed when wifi_ssid is set" if ssid and not country else None,
     ),
+    Check(("peers", "secret"), (("peers", "enabled"),), _secret_problem),
     Check(
         ("master", "password_hash"),
         (("master", "enabled"),),

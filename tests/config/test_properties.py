@@ -103,7 +103,15 @@ SECTIONS = {
         }
     ),
     "peers": st.fixed_dictionaries(
-        {"secret": words, "static": st.lists(loose_address, max_size=3).map(tuple)}
+        {
+            "enabled": st.just(False),
+            "secret": words,
+            "static": st.lists(loose_address, max_size=3).map(tuple),
+            "port": st.integers(0, 65535),
+            "interfaces": st.lists(
+                st.sampled_from(["eth0", "wlan0", "lo", "10.0.0.7"]), max_size=3
+            ).map(tuple),
+        }
     ),
     "web": st.fixed_dictionaries({"listen": address, "title": words}),
     "system": st.fixed_dictionaries(
