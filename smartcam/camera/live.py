@@ -19,9 +19,13 @@ class LiveView:
     def __init__(self, path: Path, fps: float):
         self.path = Path(path)
         self.interval = 1.0 / fps
+        self._slack = 0.0  # set by the camera from its own frame interval
         self._until = 0.0  # source-clock time when the lease runs out
         self._last = -1e18
         self.frames = 0
+
+    def frame_interval(self, seconds: float) -> None:
+        self._slack = seconds / 2
 
     def watch(self, now: float, seconds: float = LEASE_SECONDS) -> None:
         self._until = now + max(0.0, seconds)
@@ -33,7 +37,8 @@ class LiveView:
         return now < self._until
 
     def due(self, now: float) -> bool:
-        return self.active(now) and now - self._last >= self.interval
+        # Half a frame of slack: frame times jitter, and a strict >= would skip to the next.
+        return self.active(now) and now - self._last >= self.interval - self._slack
 
     def write(self, yuv: np.ndarray, now: float) -> None:
         """Encode one I420 frame (height * 3 // 2, width) to live.jpg, atomically."""

@@ -65,6 +65,7 @@ class Camera:
             cfg.camera.group,
         )
         self.live = LiveView(cfg.camera.live_path, cfg.camera.live_fps)
+        self.live.frame_interval(1.0 / info.fps)
         self.started = time.time()
         self.frames = 0
         self.now = 0.0  # source-clock time of the newest frame

@@ -23,6 +23,7 @@ LEVEL_HISTORY = 600  # seconds of the motion level kept for the page's graph
 EVENT_HISTORY = 200
 LIVE_LEASE = 10.0  # seconds the camera keeps writing live.jpg after a renewal
 RETRY_MAX = 2.0
+STATUS_TTL = 0.5  # seconds a fetched status answers for: many viewers, one camera round trip
 
 Listener = Callable[[dict[str, Any]], None]
 
@@ -43,6 +44,8 @@ class CameraLink:
         self.listeners: list[Listener] = []
         self.alive = time.monotonic()  # the listener loop's last turn, for the watchdog
         self._request_lock = threading.Lock()
+        self._status_lock = threading.Lock()  # concurrent callers share one fetch
+        self._status_at = float("-inf")
         self._requests: ControlClient | None = None
         self._last_live = 0.0
         self._stop = threading.Event()
@@ -78,12 +81,15 @@ class CameraLink:
                 raise CameraUnavailable(f"the camera process is not answering ({err})") from err
 
     def status(self) -> dict[str, Any] | None:
-        """The camera's status now, or the last one seen (None if never)."""
-        try:
-            self.last_status = self.request("status")["status"]
-        except CameraUnavailable:
-            pass
-        return self.last_status
+        """The camera's status (at most STATUS_TTL old), or the last one seen (None if never)."""
+        with self._status_lock:
+            if time.monotonic() - self._status_at >= STATUS_TTL:
+                try:
+                    self.last_status = self.request("status")["status"]
+                    self._status_at = time.monotonic()
+                except CameraUnavailable:
+                    pass
+            return self.last_status
 
     def watch_live(self) -> None:
         """Keep the camera writing live.jpg: call while someone watches (rate-limited)."""

@@ -72,6 +72,9 @@ def serve(host: Host, notifier: Notifier | None = None) -> None:
     server = waitress.create_server(
         make_app(host), host=listen.host, port=listen.port or 8080, threads=24,
         ident="smartcam", channel_timeout=30,
+        # Waitress keeps what a streamed response sent in memory up to this mark; its 16 MiB
+        # default grew the host by ~250 MB a minute with live viewers (Pylons/waitress#111).
+        outbuf_high_watermark=1 << 20,
     )
     web = threading.Thread(target=server.run, name="waitress", daemon=True)
     host.link.start()
