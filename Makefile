@@ -6,19 +6,24 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 APT_STAMP := $(VENV)/.apt
-# Debian packages the tests and the demo use: ffprobe checks clips; dpkg-deb unpacks footage.
-APT_PACKAGES := ffmpeg dpkg
+# Debian packages the tests, benchmarks and demo use: ffprobe checks clips, dpkg-deb unpacks
+# footage, nginx fronts the host, wrk loads it, e2fsprogs makes the loop-mounted test NAS.
+# Installed with services held back (policy-rc.d): a packaged nginx must not start on :80.
+APT_PACKAGES := ffmpeg dpkg nginx wrk e2fsprogs util-linux
 export SMARTCAM_CACHE ?= $(HOME)/.cache/smartcam
 
 .PHONY: all venv deps test lint fmt bench demo docs clean
 
 all: test lint
 
-$(APT_STAMP):
+$(APT_STAMP): Makefile
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages: $$missing"; \
+	  policy=/usr/sbin/policy-rc.d; own=; \
+	  if [ ! -e $$policy ]; then own=1; printf '#!/bin/sh\nexit 101\n' > $$policy; chmod 755 $$policy; fi; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  status=$$?; [ -z "$$own" ] || rm -f $$policy; [ $$status -eq 0 ]; \
 	fi
 	@mkdir -p $(VENV) && touch $@
 
