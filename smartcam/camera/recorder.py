@@ -150,7 +150,7 @@ class Recorder:
     def motion(self, t: float, result: MotionResult) -> None:
         """Note one frame's motion on the open clip (for its peak and heat map)."""
         clip = self._clip
-        if clip is None:
+        if clip is None or result.lightswitch:  # a light change is not the moment to show
             return
         if result.score > clip.peak:
             clip.peak, clip.peak_t = result.score, t
