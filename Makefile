@@ -7,9 +7,10 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 APT_STAMP := $(VENV)/.apt
 # Debian packages the tests, benchmarks and demo use: ffprobe checks clips, dpkg-deb unpacks
-# footage, nginx fronts the host, wrk loads it, e2fsprogs makes the loop-mounted test NAS.
+# footage, nginx fronts the host, wrk loads it, e2fsprogs makes the loop-mounted test NAS,
+# chromium (headless, through chromium-driver) opens the page.
 # Installed with services held back (policy-rc.d): a packaged nginx must not start on :80.
-APT_PACKAGES := ffmpeg dpkg nginx wrk e2fsprogs util-linux
+APT_PACKAGES := ffmpeg dpkg nginx wrk e2fsprogs util-linux chromium chromium-driver
 export SMARTCAM_CACHE ?= $(HOME)/.cache/smartcam
 
 .PHONY: all venv deps test lint fmt bench demo docs clean

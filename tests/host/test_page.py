@@ -1,0 +1,212 @@
+"""The camera's page in a real headless Chromium (Debian's chromium + chromium-driver), served by
+the real `smartcam host` and `smartcam camera` processes behind the real nginx site.
+
+It must see the live picture change, press Record now, see the new clip in the list and play
+it (through nginx's X-Accel-Redirect from the NAS folder). Screenshots are saved under
+tests/artifacts/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.host.hostproc import HostProcess
+from tests.host.nginx import NGINX, Nginx
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver") or (
+    "/usr/bin/chromedriver" if Path("/usr/bin/chromedriver").exists() else None)
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+FLAGS = (
+    "--headless --no-sandbox --disable-gpu --disable-dev-shm-usage "
+    "--disable-background-networking --disable-component-update --disable-sync --no-first-run"
+).split()
+
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip)")
+ActionChains = webdriver.ActionChains
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not (CHROMIUM and CHROMEDRIVER),
+        reason="Chromium is not installed (Debian: apt-get install chromium chromium-driver)",
+    ),
+]
+
+
+def wait_for(check, timeout=30.0, what="the condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The page's URL: through nginx when it is installed, else the host directly."""
+    directory = tmp_path_factory.mktemp("page")
+    processes = HostProcess(directory, source="synthetic:walkers", motion=True, post_record=2)
+    processes.start()
+    nginx = None
+    try:
+        if NGINX:
+            nginx = Nginx(directory, upstream=f"127.0.0.1:{processes.port}",
+                          nas_dir=processes.nas, camera=processes.name)
+        yield nginx.url if nginx else processes.url, processes
+        # the host outlives everything the page did (the last test stops the camera)
+        assert processes.host.poll() is None, processes.output("host")
+    finally:
+        if nginx:
+            nginx.stop()
+        processes.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium')}")
+    options.add_argument("--window-size=1280,900")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def shoot(driver, name: str, full: bool = True) -> Path:
+    """A screenshot of the whole page (the window stretched to the page's height)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    size = driver.get_window_size()
+    if full:
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.set_window_size(size["width"], height + 20)
+        time.sleep(0.5)
+    driver.save_screenshot(str(path))
+    driver.set_window_size(size["width"], size["height"])
+    return path
+
+
+def test_the_page_shows_live_video_records_and_plays_a_clip(site, browser):
+    url, processes = site
+    browser.get(url + "/")
+    pill = browser.find_element("id", "state-text")
+    wait_for(lambda: pill.text in ("Watching", "Recording (motion)", "Recording (manual)"),
+             what=f"the camera to show as working (it says {pill.text!r})")
+    assert browser.title.startswith("cam-test")
+
+    # the live view: a picture, and then a different one
+    live = browser.find_element("id", "live")
+    wait_for(lambda: browser.execute_script("return arguments[0].naturalWidth", live) == 640,
+             what="the live picture")
+    first = live.screenshot_as_png
+    wait_for(lambda: live.screenshot_as_png != first, timeout=10, what="the live picture to change")
+    wait_for(lambda: browser.execute_script(
+        "return document.getElementById('health').textContent.includes('running')"),
+        what="the health card")
+
+    # record now -> the clip is listed once finished -> it plays in the page
+    browser.find_element("id", "record").click()
+    note = browser.find_element("id", "record-note")
+    wait_for(lambda: "event" in note.text, what=f"the record button's answer ({note.text!r})")
+    event = re.search(r"event ([0-9a-f]{8,32})", note.text)[1]
+    item = wait_for(lambda: browser.find_elements("css selector", f'li[data-event="{event}"]'),
+                    timeout=45, what=f"event {event} in the list")[0]
+    shoot(browser, "page-desktop.png")
+    item.click()
+    video = browser.find_element("id", "video")
+    wait_for(lambda: browser.execute_script(
+        "return arguments[0].readyState >= 2 && arguments[0].duration > 0", video),
+        timeout=20, what="the clip to load in the player")
+    duration = browser.execute_script("return arguments[0].duration", video)
+    assert duration > 1.0
+    src = browser.execute_script("return arguments[0].currentSrc", video)
+    assert src.endswith(f"/api/v1/events/{event}/clip")
+    time.sleep(1)
+    assert browser.execute_script("return arguments[0].currentTime", video) > 0  # it plays
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", video)
+    shoot(browser, "page-playing.png", full=False)
+    if url != processes.url:  # through nginx: an uploaded clip comes from the NAS folder itself
+        wait_for(lambda: processes.json("GET", f"/api/v1/events/{event}")[1]["stored"] == "nas",
+                 what="the clip to be uploaded")
+        request = urllib.request.Request(f"{url}/api/v1/events/{event}/clip",
+                                          headers={"Range": "bytes=0-99"})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert answer.status == 206 and len(answer.read()) == 100
+            assert "immutable" in answer.headers["Cache-Control"]  # nginx's /_nas/ location
+
+    # the settings form carries the schema's help
+    helps = browser.find_elements("css selector", "#motion-fields .help")
+    assert any("percent of the unmasked frame" in h.text for h in helps)
+
+    # draw a mask on the snapshot, save it: it lands in smartcam.conf and in the camera
+    canvas = browser.find_element("id", "mask-canvas")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", canvas)
+    wait_for(lambda: browser.execute_script(
+        "return document.getElementById('mask-image').naturalWidth") == 640, what="the snapshot")
+    box = canvas.rect
+    for fx, fy in ((0.1, 0.1), (0.5, 0.1), (0.5, 0.3), (0.1, 0.3)):
+        dx, dy = int(box["width"] * (fx - 0.5)), int(box["height"] * (fy - 0.5))
+        ActionChains(browser).move_to_element_with_offset(canvas, dx, dy).click().perform()
+    browser.find_element("id", "mask-finish").click()
+    mask = browser.find_element("id", "set-motion-mask").get_attribute("value")
+    points = [tuple(map(float, p.split(","))) for p in mask.split()]
+    assert len(points) == 4 and all(abs(x - 10) < 2 or abs(x - 50) < 2 for x, _ in points), mask
+    shoot(browser, "page-mask.png", full=False)
+    browser.find_element("css selector", "#settings button[type=submit]").click()
+    saved = browser.find_element("id", "settings-note")
+    wait_for(lambda: "Saved" in saved.text, what=f"the settings to be saved ({saved.text!r})")
+    assert f"mask = {mask}" in processes.conf.read_text()
+    status, settings = processes.json("GET", "/api/v1/settings")
+    assert settings["values"]["motion"]["mask"] == mask
+
+    # no script errors and no Content-Security-Policy refusals
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
+
+
+def test_the_page_on_a_phone(site, browser):
+    url, _ = site
+    browser.set_window_size(390, 844)
+    try:
+        browser.get(url + "/")
+        pill = browser.find_element("id", "state-text")
+        wait_for(lambda: pill.text.startswith(("Watching", "Recording")), what="the state")
+        wait_for(lambda: browser.find_elements("css selector", "li.event"), what="the clips")
+        width = browser.execute_script("return document.documentElement.scrollWidth")
+        assert width <= 390, f"the page is {width}px wide on a 390px phone"
+        # fewer clips than a page: no "Show older" button
+        assert not browser.find_element("id", "more").is_displayed()
+        shoot(browser, "page-phone.png")
+    finally:
+        browser.set_window_size(1280, 900)
+
+
+def test_the_page_tells_when_the_camera_is_away(site, browser):
+    url, processes = site
+    browser.get(url + "/")
+    pill = browser.find_element("id", "state-text")
+    wait_for(lambda: pill.text.startswith(("Watching", "Recording")), what="the state")
+    processes.camera.terminate()
+    processes.camera.wait(timeout=20)
+    wait_for(lambda: pill.text == "Camera offline", timeout=20, what="the page to say offline")
+    banners = browser.find_element("id", "banners").text
+    assert "camera process is not answering" in banners
+    assert browser.find_element("id", "record").get_attribute("disabled")
+    shoot(browser, "page-camera-offline.png", full=False)
