@@ -20,7 +20,7 @@ from wsgiref.validate import validator
 import pytest
 
 from smartcam.config import from_text, load
-from smartcam.host import api as api_module
+from smartcam.host import health as health_module
 from smartcam.host.process import Host
 from smartcam.host.web import make_app
 from tests.camera.camproc import CameraProcess
@@ -180,8 +180,8 @@ def test_cpu_temperature_reads_the_cpu_zone(tmp_path):
         zone.mkdir()
         (zone / "type").write_text(kind + "\n")
         (zone / "temp").write_text(temp + "\n")
-    assert api_module.cpu_temperature(str(tmp_path / "thermal_zone*")) == 51.2
-    assert api_module.cpu_temperature(str(tmp_path / "nothing*")) is None
+    assert health_module.cpu_temperature(str(tmp_path / "thermal_zone*")) == 51.2
+    assert health_module.cpu_temperature(str(tmp_path / "nothing*")) is None
 
 
 def test_health_says_what_to_fix_for_dropped_clips_and_config_problems():
@@ -197,7 +197,7 @@ def test_health_says_what_to_fix_for_dropped_clips_and_config_problems():
         link=SimpleNamespace(connected=False, last_status=None),
         uploader=SimpleNamespace(health=lambda: storage),
     )
-    health = api_module.health(host)
+    health = health_module.health(host)
     assert health["ok"] is False
     text = "\n".join(p["message"] for p in health["problems"])
     assert "fps = 0" in text and "not answering" in text
