@@ -109,7 +109,8 @@ def run(args: Any) -> int:
     directory = Path(args.dir)
     procs: list[subprocess.Popen[bytes]] = []
     stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    quit_ = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: quit_.set())
     try:
         for camera in cameras():
             conf = write_config(directory, camera)
@@ -124,7 +125,7 @@ def run(args: Any) -> int:
         print(f"NAS folder: {(directory / 'nas').resolve()}; logs: {directory}/*/smartcam.log")
         print("someone walks by the yard every 20 s; stop with Ctrl-C", flush=True)
         deadline = time.monotonic() + args.duration if args.duration else None
-        while not stop.wait(0.5):
+        while not quit_.wait(0.5):
             if deadline and time.monotonic() > deadline:
                 break
             if any(p.poll() is not None for p in procs):
@@ -133,10 +134,10 @@ def run(args: Any) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        stop.set()
         signal.signal(signal.SIGTERM, previous)
         for p in procs:
-            p.terminate()
+            p.terminate()  # each camera finishes its open clip, which is still printed
         for p in procs:
             p.wait(timeout=30)
+        stop.set()
     return 0

@@ -25,7 +25,7 @@ from smartcam.host.camlink import CameraUnavailable
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
-MAX_VIEWERS = 8  # each holds a server thread (waitress runs 24)
+MAX_VIEWERS = 12  # each holds one of waitress's 24 threads; the rest serve the page and API
 BOUNDARY = "frame"
 FRESH_WAIT = 5.0  # seconds a snapshot or a new stream waits for the camera's first picture
 STALE_END = 10.0  # a stream with no new picture for this long ends (the page reconnects)

@@ -1,0 +1,47 @@
+"""`make demo` is one of README's two commands: it must keep working."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+
+from tests.clips import ffprobe
+
+
+def get_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.load(response)
+
+
+def test_the_demo_fleet_serves_pages_and_records_clips(tmp_path):
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "smartcam", "demo", "--duration", "40", "--dir", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        pages = {}
+        while len(pages) < 2 and time.monotonic() < deadline:
+            for port in (8081, 8082):
+                try:
+                    pages[port] = get_json(f"http://127.0.0.1:{port}/api/v1/health")
+                except OSError:
+                    time.sleep(0.2)
+        assert {h["camera"] for h in pages.values()} == {"yard", "plaza"}
+        with urllib.request.urlopen("http://127.0.0.1:8081/", timeout=5) as page:
+            assert b"<html" in page.read().lower()
+        output, _ = demo.communicate(timeout=90)
+    finally:
+        demo.kill()
+        demo.wait()
+    assert demo.returncode == 0, output
+    assert "http://127.0.0.1:8081/" in output and "http://127.0.0.1:8082/" in output
+    assert "yard  clip" in output and "plaza  clip" in output  # printed as they landed
+    clips = sorted((tmp_path / "nas").glob("*/*/*.mp4")) + sorted(
+        tmp_path.glob("*/spool/outbox/*.mp4"))
+    cameras = {clip.name.split("_")[0] for clip in clips}
+    assert cameras == {"yard", "plaza"}
+    assert ffprobe(clips[0]).frames > 0
