@@ -8,9 +8,11 @@ STAMP   := $(VENV)/.installed
 APT_STAMP := $(VENV)/.apt
 # Debian packages the tests, benchmarks and demo use: ffprobe checks clips, dpkg-deb unpacks
 # footage, nginx fronts the host, wrk loads it, e2fsprogs makes the loop-mounted test NAS,
-# chromium (headless, through chromium-driver) opens the page.
+# chromium (headless, through chromium-driver) opens the page, iproute2/nftables build the
+# cooperation tests' namespaces, avahi (inside them) is the independent mDNS client.
 # Installed with services held back (policy-rc.d): a packaged nginx must not start on :80.
-APT_PACKAGES := ffmpeg dpkg nginx wrk e2fsprogs util-linux chromium chromium-driver
+APT_PACKAGES := ffmpeg dpkg nginx wrk e2fsprogs util-linux chromium chromium-driver \
+	iproute2 nftables avahi-daemon avahi-utils dbus
 export SMARTCAM_CACHE ?= $(HOME)/.cache/smartcam
 
 .PHONY: all venv deps test lint fmt bench demo docs clean

@@ -79,7 +79,7 @@ class Camera:
     # -- events -------------------------------------------------------------------------------
 
     def emit(self, kind: str, /, **fields: Any) -> None:
-        message = {"event": kind, "camera": self.cfg.camera.name, "time": time.time(), **fields}
+        message = {**fields, "event": kind, "camera": self.cfg.camera.name, "time": time.time()}
         if self.server is not None:
             self.server.broadcast(message)
         for listener in self.listeners:
@@ -191,7 +191,8 @@ class Camera:
         meta = self.recorder.trigger(Trigger(cause, self.now, until, incident, origin))
         if meta is None:
             raise ControlError(f"cannot record: the spool failed ({self.recorder.write_error})")
-        self.emit("recording", event=meta.event, incident=meta.incident, cause=meta.cause)
+        self.emit("recording", clip={"event": meta.event, "incident": meta.incident,
+                                     "cause": meta.cause})
         return {"event": meta.event, "incident": meta.incident}
 
     def _cmd_set(self, request: dict[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from smartcam.host.camlink import CameraUnavailable
 from smartcam.host.events import BadQuery, Clip, EventIndex
 from smartcam.host.health import health
 from smartcam.host.openapi import document, value_kind
+from smartcam.host.peers import peers_json
 
 log = logging.getLogger(__name__)
 PREFIX = "/api/v1/"
@@ -133,8 +134,9 @@ def make_api(host: Any) -> Bottle:
 
     @api.get("/status")
     def get_status() -> dict[str, Any]:
-        status = host.link.request("status")["status"]
-        host.link.last_status = status
+        if not host.link.connected:
+            raise CameraUnavailable("the camera process is not answering")
+        status = host.link.status()  # shared by every viewer for half a second
         cutoff = time.time() - 600
         levels = [[round(t, 3), s] for t, s in tuple(host.link.levels) if t >= cutoff]
         return {"status": status, "levels": levels, "threshold": host.cfg.motion.min_area}
@@ -231,15 +233,17 @@ def make_api(host: Any) -> Bottle:
     @api.post("/trigger")
     def trigger() -> HTTPResponse:
         """A peer's signed group trigger (contract: DESIGN.md), checked by the receiver."""
-        coop = getattr(host, "cooperation", None)
-        if coop is None:
-            fail(404, "group triggers are not running on this host")
+        coop = host.cooperation
         if request.content_length > MAX_BODY:
             fail(413, f"the body is larger than {MAX_BODY} bytes")
         remote = request.get_header("X-Real-IP") or request.remote_addr or ""
         status, answer = coop.receiver.handle_trigger(
             request.body.read(MAX_BODY + 1), dict(request.headers), remote)
         return reply(answer, status)
+
+    @api.get("/peers")
+    def get_peers() -> dict[str, Any]:
+        return peers_json(host)
 
     # -- settings ------------------------------------------------------------------------------
 

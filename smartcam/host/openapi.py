@@ -346,15 +346,25 @@ def document(version: str, editable: Mapping[str, tuple[str, ...]]) -> dict[str,
                     "200": body(obj({"accepted": FLAG, "event": nullable(TEXT),
                                      "incident": nullable(TEXT), "until": NUMBER},
                                     ("accepted",)), "Recording."),
-                    "400": BAD_REQUEST,
+                        "400": BAD_REQUEST,
                     "401": error("Missing or bad signature."),
-                    "403": error("Another group, clock skew, or a replayed nonce."),
+                    "403": error("Another group, clock skew, or our own trigger."),
                     "404": error("Cooperation is off on this camera."),
-                    "409": error("The camera cannot record now."),
+                    "409": error("A replayed nonce, or the camera cannot record now."),
                     "413": error("The body is too large."),
                     "429": error("Too many triggers from this origin."),
                     "503": CAMERA_DOWN,
                 },
+            }},
+            "/peers": {"get": {
+                "summary": "The cameras this one found (mDNS, the NAS discovery files, static "
+                "peers): name, addresses, port, group, which sources saw it, last seen.",
+                "responses": {"200": body(obj({
+                    "enabled": FLAG,
+                    "self": nullable({"type": "object"}),
+                    "peers": {"type": "array", "items": {"type": "object"}},
+                    "triggers": nullable({"type": "object"}),
+                }, ("enabled", "peers")), "The peer table.")},
             }},
             "/settings": {
                 "get": {

@@ -33,9 +33,10 @@ class Worker(Protocol):
 
 
 class Host:
-    """What the web app sees of the host: config, camera link, uploader and retention."""
+    """What the web app sees of the host: config, camera link, uploader, retention, peers."""
 
     def __init__(self, cfg: Config, config_error: str | None = None):
+        from smartcam.host.peers import Cooperation
         from smartcam.host.retention import Retention
         from smartcam.host.uploader import Uploader
 
@@ -46,6 +47,7 @@ class Host:
         self.link = CameraLink(cfg.camera.control_socket)
         self.uploader = Uploader(cfg)
         self.retention = Retention(cfg)
+        self.cooperation = Cooperation(self)  # peers, discovery and group triggers
         self.stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -80,6 +82,7 @@ def serve(host: Host, notifier: Notifier | None = None) -> None:
     host.link.start()
     host.start_worker("uploader", host.uploader)
     host.start_worker("retention", host.retention)
+    host.start_worker("peers", host.cooperation)
     web.start()
     url = f"http://{listen.host}:{server.effective_port}/api/v1/health"  # type: ignore[attr-defined]
     notifier.ready(f"serving http://{listen.host}:{server.effective_port}")  # type: ignore[attr-defined]

@@ -372,9 +372,11 @@ def test_a_huge_body_is_refused(world):
     assert r.status == 413 and json.loads(r.body)["error"]
 
 
-def test_trigger_is_404_json_while_cooperation_is_not_running(world):
+def test_trigger_is_404_json_while_cooperation_is_off(world):
     status, data = world.client.json("POST", "/api/v1/trigger", {"incident": "abcdef12"})
-    assert status == 404 and "not running" in data["error"]
+    assert status == 404 and "enabled = false" in data["error"]
+    status, data = world.client.json("GET", "/api/v1/peers")
+    assert status == 200 and data["enabled"] is False and data["peers"] == []
 
 
 def test_trigger_goes_to_the_receiver_with_the_raw_body_and_headers(world):
