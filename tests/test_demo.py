@@ -40,8 +40,15 @@ def test_the_demo_fleet_serves_pages_and_records_clips(tmp_path):
     assert demo.returncode == 0, output
     assert "http://127.0.0.1:8081/" in output and "http://127.0.0.1:8082/" in output
     assert "yard  clip" in output and "plaza  clip" in output  # printed as they landed
+    assert "peer yard saw motion" in output  # one group: the yard's walker made the plaza record
     clips = sorted((tmp_path / "nas").glob("*/*/*.mp4")) + sorted(
         tmp_path.glob("*/spool/outbox/*.mp4"))
     cameras = {clip.name.split("_")[0] for clip in clips}
     assert cameras == {"yard", "plaza"}
     assert ffprobe(clips[0]).frames > 0
+    cards = [json.loads(p.read_text()) for p in (tmp_path / "nas").glob("*/*/*.json")]
+    cards += [json.loads(p.read_text()) for p in tmp_path.glob("*/spool/outbox/*.json")]
+    by_incident: dict[str, set] = {}
+    for card in cards:
+        by_incident.setdefault(card["incident"], set()).add((card["camera"], card["cause"]))
+    assert {("yard", "motion"), ("plaza", "peer")} in by_incident.values()
