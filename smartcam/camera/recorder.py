@@ -53,6 +53,7 @@ class _Clip:
     start_from: float  # the pre-roll reaches back to here
     deadline: float
     writer: ClipWriter | None = None
+    preroll_written: bool = False
     start_wall: float = 0.0
     peak: float = 0.0
     peak_t: float | None = None
@@ -140,12 +141,9 @@ class Recorder:
             incident=trigger.incident or event,
             origin=trigger.origin or self._camera,
         )
+        # The pre-roll is written with the next packet, not here: a trigger returns at once.
         self._clip = _Clip(meta, trigger.at - self.settings.pre_record, trigger.until)
-        for packet in self.ring.since(self._clip.start_from):
-            self._feed_safely(packet)
-            if self._clip is None:
-                break
-        return None if trigger.at < self._blocked_until else meta
+        return meta
 
     def motion(self, t: float, result: MotionResult) -> None:
         """Note one frame's motion on the open clip (for its peak and heat map)."""
@@ -157,9 +155,21 @@ class Recorder:
         clip.heat.add(result)
 
     def push(self, packet: Packet) -> None:
+        self._write_preroll()
         self.ring.push(packet)
         if self._clip is not None:
             self._feed_safely(packet)
+
+    def _write_preroll(self) -> None:
+        """Write a newly opened clip's pre-roll from the ring."""
+        clip = self._clip
+        if clip is None or clip.preroll_written:
+            return
+        clip.preroll_written = True
+        for packet in self.ring.since(clip.start_from):
+            self._feed_safely(packet)
+            if self._clip is not clip:
+                return
 
     def _feed_safely(self, packet: Packet) -> None:
         """A full or broken spool cuts the clip short; it never stops the camera."""
@@ -188,7 +198,7 @@ class Recorder:
                 part=clip.meta.part + 1,
                 trigger_time=packet.t + self.epoch,
             )
-            self._clip = _Clip(meta, packet.t, clip.deadline)
+            self._clip = _Clip(meta, packet.t, clip.deadline, preroll_written=True)
             self._begin(self._clip, packet)
         else:
             clip.writer.write(packet)
@@ -200,6 +210,7 @@ class Recorder:
 
     def stop(self) -> None:
         """Close the open clip now and hand it to the finisher."""
+        self._write_preroll()
         clip, self._clip = self._clip, None
         if clip is None or clip.writer is None:
             return
