@@ -19,16 +19,7 @@ from smartcam.host.discovery import (
     parse_record,
 )
 from smartcam.host.peers import PeerTable
-
-NOW = 1_700_000_000.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = NOW
-
-    def __call__(self) -> float:
-        return self.t
+from tests.waiting import NOW, Clock
 
 
 def record(name="cam-a", addresses=("192.0.2.1",), updated=NOW, port=80) -> Record:

@@ -18,6 +18,7 @@ import pytest
 
 from tests.host.hostproc import HostProcess
 from tests.host.nginx import NGINX, Nginx
+from tests.waiting import wait_for
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver") or (
@@ -37,17 +38,6 @@ pytestmark = [
         reason="Chromium is not installed (Debian: apt-get install chromium chromium-driver)",
     ),
 ]
-
-
-def wait_for(check, timeout=30.0, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")

@@ -18,16 +18,7 @@ from smartcam.host.peers import (
     peers_json,
     static_sightings,
 )
-
-NOW = 1_700_000_000.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = NOW
-
-    def __call__(self) -> float:
-        return self.t
+from tests.waiting import NOW, Clock
 
 
 def mdns(name="cam-b", addresses=("192.0.2.2",), seen=NOW, group="yard", port=80):

@@ -25,22 +25,9 @@ from smartcam.host.triggers import (
     sign,
 )
 from tests.net import TriggerServer
+from tests.waiting import NOW, Clock
 
 SECRET = "correct horse battery staple"
-NOW = 1_700_000_000.0
-
-
-class Clock:
-    def __init__(self, t: float = NOW):
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
-
-
 class FakeLink:
     """Records what would reach the camera; answers like the camera's control socket."""
 

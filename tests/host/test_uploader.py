@@ -23,6 +23,7 @@ from smartcam.host.nas import clip_dir
 from smartcam.host.uploader import Timing, Uploader
 from tests.clips import ffprobe
 from tests.host.nasfs import publish, record_clip
+from tests.waiting import wait_for
 
 DAY0 = 1767355200.0  # 2026-01-02T12:00:00Z: clips on a known day
 CONF = """\
@@ -89,14 +90,6 @@ def rig(tmp_path, template, quick_timing):
         return Rig(tmp_path, template, kwargs.pop("timing", quick_timing), **kwargs)
 
     return make
-
-
-def wait_for(check, timeout=10.0, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
-    return result
 
 
 def visible(folder: Path) -> list[str]:
