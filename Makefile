@@ -9,13 +9,14 @@ APT_STAMP := $(VENV)/.apt
 # Debian packages the tests, benchmarks and demo use: ffprobe checks clips, dpkg-deb unpacks
 # footage, nginx fronts the host, wrk loads it, e2fsprogs makes the loop-mounted test NAS,
 # chromium (headless, through chromium-driver) opens the page, iproute2/nftables build the
-# cooperation tests' namespaces, avahi (inside them) is the independent mDNS client.
+# cooperation tests' namespaces, avahi (inside them) is the independent mDNS client, mmdebstrap
+# and systemd-nspawn build and boot the Debian rootfs the Ansible roles are tested on.
 # Installed with services held back (policy-rc.d): a packaged nginx must not start on :80.
 APT_PACKAGES := ffmpeg dpkg nginx wrk e2fsprogs util-linux chromium chromium-driver \
-	iproute2 nftables avahi-daemon avahi-utils dbus
+	iproute2 nftables avahi-daemon avahi-utils dbus mmdebstrap systemd-container openssh-client
 export SMARTCAM_CACHE ?= $(HOME)/.cache/smartcam
 
-.PHONY: all venv deps test lint fmt bench demo docs clean
+.PHONY: all venv deps test lint fmt bench demo docs molecule clean
 
 all: test lint
 
@@ -39,20 +40,23 @@ $(STAMP): pyproject.toml Makefile | $(APT_STAMP)
 venv deps: $(STAMP)
 
 test: $(STAMP)
-	$(BIN)/ruff check smartcam tests
+	$(BIN)/ruff check smartcam tests roles
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check smartcam tests
+	$(BIN)/ruff check smartcam tests roles
 
 fmt: $(STAMP)
-	$(BIN)/ruff check --fix smartcam tests
+	$(BIN)/ruff check --fix smartcam tests roles
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
 
 demo: $(STAMP)
 	$(BIN)/smartcam demo $(if $(DURATION),--duration $(DURATION))
+
+molecule: $(STAMP)  # the Ansible roles: lint, the booted appliance, the NAS, the fleet rollout
+	$(BIN)/pytest tests/roles
 
 docs: $(STAMP)  # docs/config.md and smartcam.conf.example come from the config schema
 	$(BIN)/python -m smartcam.config.docs

@@ -1,0 +1,355 @@
+"""Apply smartcam.conf to this machine at every boot: [system] and the NAS mount.
+
+Run by smartcam-bootconfig.service once /boot/firmware is mounted, before the network and the
+smartcam processes start. It validates the file with the same schema as `smartcam config
+check`; on a bad file it changes nothing, writes the problems where the user will see them
+(smartcam-error.txt beside the file on the boot partition, and /run/smartcam/config-error.txt,
+which the web page and the SSH login show) and exits 78. On a good file it removes those and
+applies, each step only if the machine differs from the file, so a steady-state boot writes
+nothing to the card:
+
+    hostname             /etc/hostname, /etc/hosts, the running hostname
+    timezone             /etc/localtime, /etc/timezone
+    wifi_*               a NetworkManager connection (or wpa_supplicant.conf), the regulatory domain
+    ssh_authorized_keys  a marked block in the admin user's ~/.ssh/authorized_keys
+    syslog_host          /run/smartcam/rsyslog/remote.conf, and rsyslog (re)started
+    [storage] NAS        runtime automount units and credentials in /run (nas_mount.py)
+
+Empty [system] settings leave the system as it is.
+
+    apply_config.py [--config FILE] [--root DIR] [--ssh-user USER] [--dry-run]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pwd
+import re
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # nas_mount.py beside us
+
+EX_CONFIG = 78
+ERROR_NAME = "smartcam-error.txt"
+RUN_DIR = "/run/smartcam"
+DO_NOT_EDIT = "DO NOT EDIT: edit /boot/firmware/smartcam.conf"
+KEYS_BEGIN = f"# BEGIN smartcam.conf ssh_authorized_keys ({DO_NOT_EDIT})"
+KEYS_END = "# END smartcam.conf ssh_authorized_keys"
+WIFI_ID = "smartcam-wifi"
+
+
+@dataclass
+class Machine:
+    """The machine being changed: files under `root`, commands through `run`."""
+
+    root: Path = Path("/")
+    dry_run: bool = False
+    run_command: Callable[[Sequence[str]], int] | None = None
+    changes: list[str] = field(default_factory=list)
+
+    def path(self, absolute: str) -> Path:
+        """A path of the machine, under root (the config file's own folder is given as is)."""
+        if absolute.startswith("!"):
+            return Path(absolute[1:])
+        return self.root / absolute.lstrip("/")
+
+    def run(self, *argv: str) -> int:
+        if self.dry_run:
+            print("would run:", " ".join(argv))
+            return 0
+        if self.run_command is not None:
+            return self.run_command(argv)
+        if shutil.which(argv[0]) is None:
+            return 127
+        return subprocess.run(list(argv), check=False).returncode
+
+    def changed(self, what: str) -> None:
+        self.changes.append(what)
+        print(("would change: " if self.dry_run else "changed: ") + what, flush=True)
+
+    def write(self, absolute: str, text: str, mode: int = 0o644) -> bool:
+        """Write a file (atomically) unless it already holds exactly this; True if written."""
+        path = self.path(absolute)
+        try:
+            if path.read_text() == text and (path.stat().st_mode & 0o777) == mode:
+                return False
+        except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+            pass
+        if self.dry_run:
+            return True
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.smartcam-tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        try:
+            os.write(fd, text.encode())
+            os.fchmod(fd, mode)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        return True
+
+    def remove(self, absolute: str) -> bool:
+        path = self.path(absolute)
+        if not path.exists() and not path.is_symlink():
+            return False
+        if not self.dry_run:
+            path.unlink()
+        return True
+
+    def read(self, absolute: str) -> str:
+        try:
+            return self.path(absolute).read_text()
+        except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+            return ""
+
+
+# --- the steps --------------------------------------------------------------------------------
+
+
+def apply_hostname(m: Machine, name: str) -> None:
+    if not name:
+        return
+    if m.read("/etc/hostname").strip() != name:
+        m.write("/etc/hostname", name + "\n")
+        m.changed(f"hostname {name}")
+    hosts = m.read("/etc/hosts")
+    line = f"127.0.1.1\t{name}"
+    if re.search(rf"^127\.0\.1\.1\s+{re.escape(name)}\s*$", hosts, re.M) is None:
+        kept = [h for h in hosts.splitlines() if not h.startswith("127.0.1.1")]
+        m.write("/etc/hosts", "\n".join([*kept, line]) + "\n")
+        m.changed(f"/etc/hosts: {line}")
+    if m.root == Path("/") and os.uname().nodename != name:
+        m.run("hostname", name)
+        m.run("systemctl", "try-restart", "--no-block", "avahi-daemon.service")
+
+
+def apply_timezone(m: Machine, tz: str) -> None:
+    if not tz:
+        return
+    target = f"/usr/share/zoneinfo/{tz}"
+    if not m.path(target).exists():
+        print(f"timezone {tz}: {target} is missing; install tzdata", file=sys.stderr)
+        return
+    link = m.path("/etc/localtime")
+    if not (link.is_symlink() and os.readlink(link) == target):
+        if not m.dry_run:
+            tmp = link.with_name(".localtime.smartcam-tmp")
+            if tmp.is_symlink() or tmp.exists():
+                tmp.unlink()
+            os.symlink(target, tmp)
+            os.replace(tmp, link)
+        m.changed(f"timezone {tz}")
+    m.write("/etc/timezone", tz + "\n")
+
+
+def nm_connection(ssid: str, password: str) -> str:
+    """A NetworkManager keyfile for the Wi-Fi network (stable uuid: same ssid, same file)."""
+    esc = ssid.replace("\\", "\\\\")
+    lines = [
+        f"# Made by smartcam-bootconfig. {DO_NOT_EDIT}",
+        "[connection]",
+        f"id={WIFI_ID}",
+        f"uuid={uuid.uuid5(uuid.NAMESPACE_URL, 'smartcam-wifi:' + ssid)}",
+        "type=wifi",
+        "autoconnect=true",
+        "",
+        "[wifi]",
+        "mode=infrastructure",
+        f"ssid={esc}",
+        "",
+    ]
+    if password:
+        lines += ["[wifi-security]", "key-mgmt=wpa-psk", f"psk={password}", ""]
+    lines += ["[ipv4]", "method=auto", "", "[ipv6]", "method=auto", ""]
+    return "\n".join(lines)
+
+
+def wpa_supplicant_conf(ssid: str, password: str, country: str) -> str:
+    q = ssid.replace("\\", "\\\\").replace('"', '\\"')
+    security = f'    psk="{password}"' if password else "    key_mgmt=NONE"
+    return "\n".join(
+        [
+            f"# Made by smartcam-bootconfig. {DO_NOT_EDIT}",
+            "ctrl_interface=DIR=/run/wpa_supplicant GROUP=netdev",
+            "update_config=0",
+            f"country={country}",
+            "",
+            "network={",
+            f'    ssid="{q}"',
+            security,
+            "}",
+            "",
+        ]
+    )
+
+
+def apply_wifi(m: Machine, ssid: str, password: str, country: str) -> None:
+    if country:
+        m.run("iw", "reg", "set", country)  # runtime only; nothing written
+    if not ssid:
+        return
+    if m.path("/etc/NetworkManager").is_dir():
+        path = f"/etc/NetworkManager/system-connections/{WIFI_ID}.nmconnection"
+        if m.write(path, nm_connection(ssid, password), 0o600):
+            m.changed(f"Wi-Fi {ssid} (NetworkManager)")
+            m.run("nmcli", "connection", "reload")
+    elif m.write(
+        "/etc/wpa_supplicant/wpa_supplicant.conf",
+        wpa_supplicant_conf(ssid, password, country),
+        0o600,
+    ):
+        m.changed(f"Wi-Fi {ssid} (wpa_supplicant)")
+    m.run("rfkill", "unblock", "wifi")
+
+
+def admin_user(m: Machine, wanted: str) -> tuple[str, Path] | None:
+    """(name, home) of the user whose keys we manage: as asked, else uid 1000, else root."""
+    entries = [
+        line.split(":") for line in m.read("/etc/passwd").splitlines() if line.count(":") >= 6
+    ]
+    for e in entries:
+        if (wanted and e[0] == wanted) or (not wanted and e[2] == "1000"):
+            return e[0], Path(e[5])
+    if wanted:
+        print(f"ssh_authorized_keys: no user {wanted}", file=sys.stderr)
+        return None
+    root = next((e for e in entries if e[0] == "root"), None)
+    return ("root", Path(root[5])) if root else None
+
+
+def apply_ssh_keys(m: Machine, keys: Sequence[str], user: str) -> None:
+    if not keys:
+        return
+    found = admin_user(m, user)
+    if found is None:
+        return
+    name, home = found
+    path = f"{home}/.ssh/authorized_keys"
+    text = m.read(path)
+    block = "\n".join([KEYS_BEGIN, *keys, KEYS_END])
+    pattern = re.compile(rf"^{re.escape(KEYS_BEGIN)}\n.*?^{re.escape(KEYS_END)}$", re.M | re.S)
+    if pattern.search(text):
+        new = pattern.sub(lambda _: block, text)
+    else:
+        new = (text.rstrip("\n") + "\n" if text.strip() else "") + block + "\n"
+    if m.write(path, new, 0o600):
+        m.changed(f"SSH keys of {name} ({len(keys)})")
+        if not m.dry_run and m.root == Path("/"):
+            pw = pwd.getpwnam(name)
+            os.chown(m.path(f"{home}/.ssh"), pw.pw_uid, pw.pw_gid)
+            os.chmod(m.path(f"{home}/.ssh"), 0o700)
+            os.chown(m.path(path), pw.pw_uid, pw.pw_gid)
+            m.run("systemctl", "enable", "--now", "--no-block", "ssh.service")
+
+
+def apply_syslog(m: Machine, host: object | None) -> None:
+    path = f"{RUN_DIR}/rsyslog/remote.conf"
+    if host is None:
+        if m.remove(path):
+            m.changed("no syslog forwarding")
+            m.run("systemctl", "try-restart", "--no-block", "rsyslog.service")
+        return
+    name, port = getattr(host, "host", str(host)), getattr(host, "port", None) or 514
+    text = (
+        f"# Made by smartcam-bootconfig. {DO_NOT_EDIT}\n"
+        f'*.* action(type="omfwd" target="{name}" port="{port}" protocol="udp")\n'
+    )
+    if m.write(path, text):
+        m.changed(f"syslog forwarding to {name}:{port}")
+        m.run("systemctl", "restart", "--no-block", "rsyslog.service")
+
+
+def apply_nas(m: Machine, storage: dict[str, object]) -> None:
+    try:
+        import nas_mount
+    except ImportError:
+        print(
+            "NAS: nas_mount.py is not installed (role smartcam_nas); not mounting", file=sys.stderr
+        )
+        return
+    settings = nas_mount.load_settings(m.path(nas_mount.SETTINGS_FILE))
+    nas = nas_mount.Nas.from_storage(storage)
+    if m.dry_run:
+        print("would mount:", nas)
+        return
+    nas_mount.apply(
+        nas, settings, root=m.root, systemctl=lambda *a: m.run("systemctl", *a), log=m.changed
+    )
+
+
+# --- reporting --------------------------------------------------------------------------------
+
+
+def report_error(m: Machine, config: Path, text: str) -> None:
+    """Put the problems beside the file (boot partition) and in /run for the page and SSH."""
+    message = (
+        f"smartcam.conf has problems, so this boot applied none of its [system] and NAS\n"
+        f"settings and the camera does not start. Fix the file, then reboot.\n\n{text}\n"
+    )
+    print(message, file=sys.stderr, flush=True)
+    m.write(f"{RUN_DIR}/config-error.txt", message)
+    try:
+        m.write("!" + str(config.parent / ERROR_NAME), message)
+    except OSError as err:  # a read-only or full boot partition: /run still has it
+        print(f"cannot write {config.parent / ERROR_NAME}: {err}", file=sys.stderr)
+
+
+def clear_errors(m: Machine, config: Path | None) -> None:
+    m.remove(f"{RUN_DIR}/config-error.txt")
+    beside = ["!" + str(config.parent / ERROR_NAME)] if config else []
+    for path in [*beside, f"/boot/firmware/{ERROR_NAME}", f"/boot/{ERROR_NAME}"]:
+        try:
+            m.remove(path)
+        except OSError:  # a read-only boot partition
+            pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--config", help="smartcam.conf (default: $SMARTCAM_CONF, the boot partition)")
+    p.add_argument("--root", default="/", type=Path, help="apply to a tree, not this machine")
+    p.add_argument("--ssh-user", default="", help="whose authorized_keys (default: uid 1000)")
+    p.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
+    args = p.parse_args(argv)
+
+    from smartcam.config import load
+    from smartcam.config.parse import HINT, find
+    from smartcam.errors import ConfigError
+
+    m = Machine(root=args.root, dry_run=args.dry_run)
+    config = Path(args.config) if args.config else find()
+    try:
+        cfg = load(config)
+    except ConfigError as err:
+        problems = getattr(err, "problems", None) or [err]
+        report_error(
+            m,
+            config or Path("/boot/firmware/smartcam.conf"),
+            "\n".join(map(str, problems)) + f"\n({HINT})",
+        )
+        return EX_CONFIG
+    clear_errors(m, config)
+    s = cfg.system
+    apply_hostname(m, s.hostname)
+    apply_timezone(m, s.timezone)
+    apply_wifi(m, s.wifi_ssid, s.wifi_password, s.wifi_country)
+    apply_ssh_keys(m, s.ssh_authorized_keys, args.ssh_user)
+    apply_syslog(m, s.syslog_host)
+    apply_nas(m, cfg.storage.as_dict())
+    print(
+        f"smartcam.conf ({config or 'defaults'}) applied: "
+        f"{len(m.changes)} change(s)" + (f": {'; '.join(m.changes)}" if m.changes else "")
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Tests of the Ansible roles and playbooks: lint, the boot program, booted machines."""

@@ -1,0 +1,205 @@
+"""The boot service's program (smartcam_bootconfig) and the NAS unit maker (smartcam_nas), run
+against a directory tree standing in for the machine, with systemctl recorded, not run."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROLES = Path(__file__).resolve().parents[2] / "roles"
+LIB = "files/usr/local/lib/smartcam"
+
+
+def load(role: str, name: str):
+    path = ROLES / role / LIB / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+nas_mount = load("smartcam_nas", "nas_mount")
+apply_config = load("smartcam_bootconfig", "apply_config")
+
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGvXZ9m3nZC0+q6hTOx0XjVz3u2c4TvXyRsXc0jQkq1m me@laptop"
+GOOD = f"""[camera]
+source = synthetic
+
+[storage]
+type = cifs
+share = //nas.local/cams
+username = cam
+password = s3cret pass
+
+[system]
+hostname = frontdoor
+timezone = Europe/London
+wifi_ssid = Home net
+wifi_password = correct horse
+wifi_country = GB
+ssh_authorized_keys = {KEY}
+syslog_host = logs.local:1514
+"""
+
+
+@pytest.fixture
+def machine(tmp_path: Path) -> Path:
+    """A tree with the files the program reads: passwd, hostname, hosts, zoneinfo, NM."""
+    root = tmp_path / "root"
+    for d in (
+        "etc/NetworkManager/system-connections",
+        "usr/share/zoneinfo/Europe",
+        "home/pi",
+        "boot/firmware",
+        "run/smartcam",
+        "etc/smartcam",
+    ):
+        (root / d).mkdir(parents=True)
+    (root / "etc/passwd").write_text(
+        "root:x:0:0:root:/root:/bin/bash\npi:x:1000:1000::/home/pi:/bin/bash\n"
+    )
+    (root / "etc/hostname").write_text("raspberrypi\n")
+    (root / "etc/hosts").write_text("127.0.0.1\tlocalhost\n127.0.1.1\traspberrypi\n")
+    (root / "usr/share/zoneinfo/Europe/London").write_text("TZif")
+    (root / "home/pi/.ssh").mkdir()
+    (root / "home/pi/.ssh/authorized_keys").write_text("ssh-rsa AAAAB3Nza mine\n")
+    return root
+
+
+def run(root: Path, text: str, calls: list) -> int:
+    conf = root / "boot/firmware/smartcam.conf"
+    conf.write_text(text)
+    original = apply_config.Machine.run
+
+    def record(self, *argv):
+        calls.append(argv)
+        return 0
+
+    apply_config.Machine.run = record
+    try:
+        return apply_config.main(["--config", str(conf), "--root", str(root)])
+    finally:
+        apply_config.Machine.run = original
+
+
+def snapshot(root: Path) -> dict[str, float]:
+    return {str(p): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
+
+
+def test_a_good_file_is_applied_and_a_second_boot_writes_nothing(machine: Path) -> None:
+    calls: list = []
+    assert run(machine, GOOD, calls) == 0
+    assert (machine / "etc/hostname").read_text() == "frontdoor\n"
+    assert "127.0.1.1\tfrontdoor" in (machine / "etc/hosts").read_text()
+    assert os.readlink(machine / "etc/localtime") == "/usr/share/zoneinfo/Europe/London"
+    wifi = machine / "etc/NetworkManager/system-connections/smartcam-wifi.nmconnection"
+    assert "ssid=Home net" in wifi.read_text() and "psk=correct horse" in wifi.read_text()
+    assert stat.S_IMODE(wifi.stat().st_mode) == 0o600
+    keys = (machine / "home/pi/.ssh/authorized_keys").read_text()
+    assert keys.startswith("ssh-rsa AAAAB3Nza mine\n") and KEY in keys  # the user's key stays
+    remote = (machine / "run/smartcam/rsyslog/remote.conf").read_text()
+    assert 'target="logs.local" port="1514" protocol="udp"' in remote
+    # The NAS: runtime units and credentials in /run only.
+    units = machine / "run/systemd/system"
+    mount = (units / "mnt-nas.mount").read_text()
+    assert "What=//nas.local/cams" in mount and "Type=cifs" in mount
+    assert "credentials=/run/smartcam/nas-credentials" in mount and ",nofail," in mount
+    assert "TimeoutSec=20" in mount
+    assert "TimeoutIdleSec=600" in (units / "mnt-nas.automount").read_text()
+    creds = machine / "run/smartcam/nas-credentials"
+    assert creds.read_text() == "username=cam\npassword=s3cret pass\n"
+    assert stat.S_IMODE(creds.stat().st_mode) == 0o600
+    assert "s3cret" not in mount
+    assert ("iw", "reg", "set", "GB") in calls
+    assert ("systemctl", "daemon-reload") in calls
+    assert ("systemctl", "stop", "mnt-nas.mount") in calls
+    assert ("systemctl", "start", "--no-block", "mnt-nas.automount") in calls
+
+    before, calls2 = snapshot(machine), []
+    assert run(machine, GOOD, calls2) == 0
+    after = snapshot(machine)
+    changed = {p for p in after if after[p] != before.get(p)} - {
+        str(machine / "boot/firmware/smartcam.conf")
+    }
+    assert not changed, f"a second boot rewrote {changed}"
+    assert ("systemctl", "daemon-reload") not in calls2
+
+
+def test_a_bad_file_changes_nothing_and_says_why_where_the_user_looks(machine: Path) -> None:
+    before = snapshot(machine)
+    bad = GOOD.replace("hostname = frontdoor", "hostname = -bad-").replace(
+        "[camera]", "[camera]\nfps = fast"
+    )
+    assert run(machine, bad, []) == apply_config.EX_CONFIG
+    boot_error = (machine / "boot/firmware/smartcam-error.txt").read_text()
+    assert "[system] hostname" in boot_error and "[camera] fps" in boot_error
+    assert (machine / "run/smartcam/config-error.txt").read_text() == boot_error
+    after = snapshot(machine)
+    written = {p for p in after if after[p] != before.get(p)}
+    assert written == {
+        str(machine / p)
+        for p in (
+            "boot/firmware/smartcam.conf",
+            "boot/firmware/smartcam-error.txt",
+            "run/smartcam/config-error.txt",
+        )
+    }
+    # Fixed: the errors go away and the file is applied.
+    assert run(machine, GOOD, []) == 0
+    assert not (machine / "boot/firmware/smartcam-error.txt").exists()
+    assert not (machine / "run/smartcam/config-error.txt").exists()
+    assert (machine / "etc/hostname").read_text() == "frontdoor\n"
+
+
+def test_empty_system_settings_leave_the_system_as_it_is(machine: Path) -> None:
+    before = snapshot(machine)
+    assert run(machine, "[camera]\nsource = synthetic\n", []) == 0
+    after = snapshot(machine)
+    assert {p for p in after if after[p] != before.get(p)} == {
+        str(machine / "boot/firmware/smartcam.conf")
+    }
+
+
+def test_removing_the_nas_removes_its_units_and_credentials(machine: Path) -> None:
+    calls: list = []
+    run(machine, GOOD, calls)
+    nfs = GOOD.replace("type = cifs", "type = nfs").replace(
+        "share = //nas.local/cams", "share = nas.local:/export/cams"
+    )
+    run(machine, nfs, calls)
+    mount = (machine / "run/systemd/system/mnt-nas.mount").read_text()
+    assert "Type=nfs" in mount and "soft" in mount and "credentials" not in mount
+    assert not (machine / "run/smartcam/nas-credentials").exists()
+    calls.clear()
+    run(machine, GOOD.replace("share = //nas.local/cams", "share ="), calls)
+    assert not list((machine / "run/systemd/system").glob("*mount"))
+    assert ("systemctl", "stop", "mnt-nas.automount") in calls
+
+
+def test_mount_settings_are_checked_before_they_land(tmp_path: Path) -> None:
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text('{"mount_timeout": 5, "nfs_options": "soft,timeo=50"}')
+    bad.write_text('{"mount_timeout": -1, "nfs_option": "x"}')
+    assert nas_mount.main(["check-settings", str(good)]) == 0
+    assert nas_mount.main(["check-settings", str(bad)]) == 1
+
+
+@pytest.mark.parametrize("path", ["/mnt/nas", "/srv/my nas", "/mnt/cam-1/clips", "/mnt/ünï"])
+def test_unit_names_escape_paths_as_systemd_does(path: str) -> None:
+    if shutil.which("systemd-escape") is None:
+        pytest.skip("systemd-escape is not installed")
+    want = subprocess.run(
+        ["systemd-escape", "--path", "--suffix=mount", path],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert nas_mount.unit_name(path, "mount") == want
