@@ -243,6 +243,10 @@ class Nas:
             return f"{self.path} is a {mount.fstype} mount, not {self.type}"
         return None
 
+    def _automount_only(self) -> bool:
+        mount = mount_at(self._point())
+        return mount is not None and mount.fstype == "autofs"
+
     def _verify(self, root: int) -> str | None:
         """Is the opened <nas> the root of a mount of the configured kind?"""
         mount = mount_at(self._point())
@@ -275,6 +279,12 @@ class Nas:
             root = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except FileNotFoundError as err:
             raise NasUnavailable(f"{self.path} does not exist") from err
+        except OSError as err:
+            if self.type != "local" and self._automount_only():
+                # The automount tried and failed (server down, ENODEV, bad credentials).
+                raise NasUnavailable(f"{self.path}: the automount could not mount it ({err})") \
+                    from err
+            raise
         try:
             if self.type != "local" and (problem := self._verify(root)):
                 raise NasUnavailable(problem)
