@@ -44,6 +44,9 @@ class ClipMeta:
     incident: str = ""  # shared by every clip of one group trigger; our own event id otherwise
     origin: str = ""  # the camera whose motion caused it; ourselves for motion and manual
     part: int = 1  # >1 for the continuation of an event longer than max_clip
+    # Other incidents this clip also belongs to: group triggers that arrived while it was
+    # already recording (the clip answers for their incident too).
+    joined: tuple[str, ...] = ()
 
     def stem(self, start_wall: float) -> str:
         stamp = datetime.fromtimestamp(start_wall, UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -90,6 +93,7 @@ def sidecar(
         "group": meta.group,
         "event": meta.event,
         "incident": meta.incident or meta.event,
+        "incidents": [meta.incident or meta.event, *meta.joined],
         "cause": meta.cause,
         "origin": meta.origin or meta.camera,
         "part": meta.part,

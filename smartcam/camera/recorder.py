@@ -54,6 +54,7 @@ class _Clip:
     deadline: float
     writer: ClipWriter | None = None
     preroll_written: bool = False
+    joined: list[str] = field(default_factory=list)
     start_wall: float = 0.0
     peak: float = 0.0
     peak_t: float | None = None
@@ -123,8 +124,11 @@ class Recorder:
         None when no clip can start: writing to the spool failed moments ago.
         """
         if self._clip is not None:
-            self._clip.deadline = max(self._clip.deadline, trigger.until)
-            return self._clip.meta
+            clip = self._clip
+            clip.deadline = max(clip.deadline, trigger.until)
+            if trigger.incident and trigger.incident not in (clip.meta.incident, *clip.joined):
+                clip.joined.append(trigger.incident)  # a peer's incident joins this clip
+            return clip.meta
         if trigger.at < self._blocked_until:
             return None  # the spool just failed us; try again in a few seconds
         event = new_id()
@@ -198,7 +202,8 @@ class Recorder:
                 part=clip.meta.part + 1,
                 trigger_time=packet.t + self.epoch,
             )
-            self._clip = _Clip(meta, packet.t, clip.deadline, preroll_written=True)
+            self._clip = _Clip(meta, packet.t, clip.deadline, preroll_written=True,
+                               joined=list(clip.joined))
             self._begin(self._clip, packet)
         else:
             clip.writer.write(packet)
@@ -223,4 +228,5 @@ class Recorder:
             peak_time=clip.peak_t + self.epoch if clip.peak_t is not None else None,
             heatmap=clip.heat.as_list(),
         )
-        self._finisher.submit(clip.writer.path, clip.meta, clip.start_wall, motion)
+        meta = replace(clip.meta, joined=tuple(clip.joined))
+        self._finisher.submit(clip.writer.path, meta, clip.start_wall, motion)

@@ -173,6 +173,11 @@ def make_api(host: Any) -> Bottle:
             fail(404, f"no clip of event {event} (it may have been deleted by retention)")
         return found
 
+    @api.get("/incidents/<incident>")
+    def get_incident(incident: str) -> dict[str, Any]:
+        clips = index.incident(incident)
+        return {"incident": incident, "events": [card(c, d) for c, d in clips]}
+
     @api.get("/events/<event>")
     def get_event(event: str) -> dict[str, Any]:
         clip, data = lookup(event)

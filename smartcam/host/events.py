@@ -143,6 +143,17 @@ class EventIndex:
             found.append((clip, card))
         return found, None
 
+    def incident(self, incident: str) -> list[tuple[Clip, dict[str, Any]]]:
+        """This camera's clips of one incident (also those that joined it), newest first."""
+        if not EVENT_ID.fullmatch(incident):
+            raise BadQuery("an incident id is 8 to 32 hexadecimal digits (0-9, a-f)")
+        found = []
+        for clip in self._clips(None):
+            card = self.summary(clip)
+            if card and (card.get("incident") == incident or incident in card.get("incidents", ())):
+                found.append((clip, card))
+        return found
+
     def find(self, event: str) -> Clip | None:
         """The clip of an event id, or None (also for anything that is not an event id)."""
         if not EVENT_ID.fullmatch(event):

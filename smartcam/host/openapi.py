@@ -71,6 +71,8 @@ EVENT = obj(
         "camera": TEXT,
         "group": TEXT,
         "incident": TEXT,
+        "incidents": {"type": "array", "items": TEXT,
+                      "description": "its incident, then group triggers it also answered"},
         "cause": {"type": "string", "enum": list(CAUSES)},
         "origin": TEXT,
         "part": {"type": "integer"},
@@ -304,6 +306,18 @@ def document(version: str, editable: Mapping[str, tuple[str, ...]]) -> dict[str,
                 "parameters": [EVENT_PATH],
                 "responses": {"200": body(ref("Event"), "The clip."),
                               "400": BAD_REQUEST, "404": NOT_FOUND},
+            }},
+            "/incidents/{incident}": {"get": {
+                "summary": "This camera's clips of one incident (a group trigger), newest first; "
+                "empty when it recorded none.",
+                "parameters": [{**EVENT_PATH, "name": "incident", "description": "incident id"}],
+                "responses": {
+                    "200": body(obj({
+                        "incident": TEXT,
+                        "events": {"type": "array", "items": ref("Event")},
+                    }, ("incident", "events")), "The clips."),
+                    "400": BAD_REQUEST,
+                },
             }},
             "/events/{event}/clip": {"get": _file_operation("The clip (MP4)", "video/mp4", True)},
             "/events/{event}/thumbnail": {

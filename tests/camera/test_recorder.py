@@ -166,3 +166,15 @@ def test_a_full_spool_cuts_the_clip_short_but_never_stops_the_camera(rig, tiny_t
     r.finisher.close()
     cards = published(r.spool.outbox)
     assert cards and all(c["frames"] > 0 for c in cards)
+
+
+def test_a_peer_trigger_while_recording_joins_its_incident(rig):
+    r = rig(pre=1.0)
+    r.run(2)
+    own = r.recorder.trigger(Trigger("motion", r.now, r.now + 2.0))
+    r.run(0.5)
+    r.recorder.trigger(Trigger("peer", r.now, r.now + 2.0, incident="feedc0ffee00", origin="b"))
+    r.run(3)
+    [card] = r.done()
+    assert card["incident"] == own.incident and card["cause"] == "motion"
+    assert card["incidents"] == [own.incident, "feedc0ffee00"]

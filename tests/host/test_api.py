@@ -603,3 +603,13 @@ def test_camera_going_away_mid_stream_ends_the_stream(tmp_path):
     finally:
         host.close()
         camera.stop()
+
+
+def test_an_incident_lists_this_cameras_clips_of_it(world, clip):
+    status, data = world.client.json("GET", f"/api/v1/incidents/{clip.card['incident']}")
+    assert status == 200 and clip.event in [e["event"] for e in data["events"]]
+    assert all(clip.card["incident"] in e["incidents"] for e in data["events"])
+    status, data = world.client.json("GET", "/api/v1/incidents/fedcba9876543210")
+    assert status == 200 and data["events"] == []
+    status, data = world.client.json("GET", "/api/v1/incidents/..%2F..%2Fetc")
+    assert status in (400, 404) and "error" in data
