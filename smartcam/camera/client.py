@@ -29,6 +29,12 @@ class ControlClient:
         # Events that arrive while waiting for a reply; a client that only sends requests
         # keeps none, so it cannot grow without bound.
         self.pending_events: deque[dict[str, Any]] = deque(maxlen=None if keep_events else 0)
+        if not keep_events:
+            try:
+                self.request("mute")  # the camera then sends this connection no events at all
+            except (OSError, ValueError, ControlError):
+                self._sock.close()
+                raise
 
     @classmethod
     def wait(cls, path: Path, timeout: float = 30.0, **kwargs: Any) -> ControlClient:

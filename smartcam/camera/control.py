@@ -32,6 +32,7 @@ class _Client:
         self.sock = sock
         self.inbuf = b""
         self.outbuf = bytearray()
+        self.events = True  # False after {"cmd": "mute"}: a client that only sends requests
 
 
 class ControlServer:
@@ -61,7 +62,8 @@ class ControlServer:
         line = (json.dumps(event) + "\n").encode()
         with self._lock:
             for client in self._clients.values():
-                client.outbuf += line
+                if client.events:
+                    client.outbuf += line
         self._wake()
 
     @property
@@ -129,12 +131,12 @@ class ControlServer:
         while b"\n" in client.inbuf:
             line, client.inbuf = client.inbuf.split(b"\n", 1)
             if line.strip():
-                self._reply(client, self._answer(line))
+                self._reply(client, self._answer(line, client))
         if len(client.inbuf) > MAX_LINE:
             self._reply(client, {"ok": False, "error": f"line longer than {MAX_LINE} bytes"})
             client.inbuf = b""
 
-    def _answer(self, line: bytes) -> dict[str, Any]:
+    def _answer(self, line: bytes, client: _Client) -> dict[str, Any]:
         try:
             request = json.loads(line)
         except (ValueError, UnicodeDecodeError) as err:
@@ -142,6 +144,9 @@ class ControlServer:
         if not isinstance(request, dict):
             return {"ok": False, "error": "a request is a JSON object with a 'cmd'"}
         reply: dict[str, Any] = {"id": request["id"]} if "id" in request else {}
+        if request.get("cmd") == "mute":  # this connection's own business, not the camera's
+            client.events = False
+            return {**reply, "ok": True, "events": False}
         try:
             reply.update(ok=True, **self._handler(request))
         except ControlError as err:

@@ -66,19 +66,26 @@ class CameraLink:
     # -- requests ------------------------------------------------------------------------------
 
     def request(self, cmd: str, **fields: Any) -> dict[str, Any]:
-        """One request; ControlError for a refusal, CameraUnavailable when nobody answers."""
+        """One request; ControlError for a refusal, CameraUnavailable when nobody answers.
+
+        A kept connection may have gone stale (the camera restarted): one retry on a fresh one.
+        """
         with self._request_lock:
-            try:
-                if self._requests is None:
-                    self._requests = ControlClient(self.path, keep_events=False)
-                return self._requests.request(cmd, **fields)
-            except ControlError:
-                raise
-            except (OSError, ValueError) as err:  # refused, reset, timed out, garbled
-                if self._requests:
-                    self._requests.close()
-                    self._requests = None
-                raise CameraUnavailable(f"the camera process is not answering ({err})") from err
+            for attempt in (1, 2):
+                try:
+                    if self._requests is None:
+                        self._requests = ControlClient(self.path, keep_events=False)
+                    return self._requests.request(cmd, **fields)
+                except ControlError:
+                    raise
+                except (OSError, ValueError) as err:  # refused, reset, timed out, garbled
+                    if self._requests:
+                        self._requests.close()
+                        self._requests = None
+                    if attempt == 2:
+                        raise CameraUnavailable(
+                            f"the camera process is not answering ({err})") from err
+        raise AssertionError("unreachable")
 
     def status(self) -> dict[str, Any] | None:
         """The camera's status (at most STATUS_TTL old), or the last one seen (None if never)."""

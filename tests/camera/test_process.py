@@ -192,3 +192,17 @@ def test_a_stall_exits_75_after_watchdog_pings_stop(tmp_path, monkeypatch):
     pings = messages.count("WATCHDOG=1")
     assert 10 <= pings <= 40  # 40 frames at 20 fps: about one ping per 50 ms, none after
     assert messages[-1] == "STOPPING=1"
+
+
+def test_a_muted_connection_gets_replies_but_no_events(camera):
+    from smartcam.camera.client import ControlClient
+
+    cam = camera()
+    with ControlClient(cam.socket, keep_events=False) as quiet:
+        time.sleep(2.5)  # level events every second go to everyone else
+        quiet._sock.settimeout(0.5)
+        with pytest.raises(TimeoutError):
+            quiet._read()  # nothing was sent to it
+        quiet._sock.settimeout(5)
+        assert quiet.request("status")["status"]["camera"] == "cam-test"
+    assert cam.client.next_event("level", timeout=5)["event"] == "level"
