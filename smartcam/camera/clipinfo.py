@@ -108,7 +108,7 @@ def sidecar(
         "size": video.stat().st_size,
         "sha256": sha256_file(video),
         "video": video.name,
-        "thumbnail": video.with_suffix(".jpg").name,
+        "thumbnail": video.with_suffix(".jpg").name if video.with_suffix(".jpg").exists() else None,
         "motion_peak": round(motion.peak, 3),
         "heatmap": motion.heatmap,
         "interrupted": interrupted,

@@ -13,6 +13,8 @@ import logging
 import os
 from pathlib import Path
 
+import av
+
 from smartcam.camera import mp4
 from smartcam.camera.clipinfo import ClipMeta, Motion, sidecar
 
@@ -58,7 +60,10 @@ class Spool:
         """Thumbnail, sidecar, publish. Returns the sidecar."""
         count = mp4.probe(video)
         at = (motion.peak_time - start_wall) if motion.peak_time else count.duration / 2
-        mp4.thumbnail(video, max(0.0, at), video.with_suffix(".jpg"))
+        try:
+            mp4.thumbnail(video, max(0.0, at), video.with_suffix(".jpg"))
+        except (OSError, ValueError, av.FFmpegError) as err:  # a clip without one still counts
+            log.error("%s: no thumbnail (%s)", video.name, err)
         card = sidecar(meta, video, start_wall, count.frames, count.duration, motion, interrupted)
         _write_atomic(video.with_suffix(".json"), json.dumps(card, indent=1))
         self.publish(video.stem)
@@ -83,12 +88,24 @@ class Spool:
             if (self.recording / f"{stem}.json").exists():
                 self.publish(stem)  # it was finished; the crash came while publishing
             elif video.exists():
-                card = self._recover_video(meta_path, video)
+                try:
+                    card = self._recover_video(meta_path, video)
+                except Exception:  # one bad leftover must not stop the camera from starting
+                    log.exception("%s: cannot recover it; moved to rejected/", video.name)
+                    self._reject(stem)
+                    continue
                 if card:
                     published.append(card)
             else:
                 meta_path.unlink()
         return published
+
+    def _reject(self, stem: str) -> None:
+        """Keep what cannot be finished out of the way (the uploader never takes it)."""
+        rejected = self.root / "rejected"
+        rejected.mkdir(exist_ok=True)
+        for path in self.recording.glob(f"{stem}.*"):
+            os.replace(path, rejected / path.name)
 
     def _recover_video(self, meta_path: Path, video: Path) -> dict[str, object] | None:
         record = json.loads(meta_path.read_text())

@@ -80,9 +80,12 @@ def serve(host: Host, notifier: Notifier | None = None) -> None:
     )
     web = threading.Thread(target=server.run, name="waitress", daemon=True)
     host.link.start()
-    host.start_worker("uploader", host.uploader)
-    host.start_worker("retention", host.retention)
-    host.start_worker("peers", host.cooperation)
+    if host.config_error is None:
+        # In safe mode the NAS and spool settings are only defaults: nothing may be moved,
+        # dropped or deleted on their say-so. Clips wait in the spool until the file is fixed.
+        host.start_worker("uploader", host.uploader)
+        host.start_worker("retention", host.retention)
+        host.start_worker("peers", host.cooperation)
     web.start()
     url = f"http://{listen.host}:{server.effective_port}/api/v1/health"  # type: ignore[attr-defined]
     notifier.ready(f"serving http://{listen.host}:{server.effective_port}")  # type: ignore[attr-defined]
