@@ -22,7 +22,7 @@ from smartcam.config import SETTINGS
 from smartcam.config.edit import set_values
 from smartcam.errors import ConfigError, ControlError
 from smartcam.host.camlink import CameraUnavailable
-from smartcam.host.events import BadQuery, Clip, EventIndex
+from smartcam.host.events import BadQuery, Clip, EventIndex, NasSlow
 from smartcam.host.health import health
 from smartcam.host.openapi import document, value_kind
 from smartcam.host.peers import peers_json
@@ -75,7 +75,7 @@ def boundary(callback: Callable[..., Any]) -> Callable[..., Any]:
             return error_reply(err.status, str(err))
         except BadQuery as err:
             return error_reply(400, str(err))
-        except CameraUnavailable as err:
+        except (CameraUnavailable, NasSlow) as err:
             return error_reply(503, str(err))
         except ControlError as err:
             return error_reply(409, f"the camera refused: {err}")

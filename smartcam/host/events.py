@@ -32,6 +32,7 @@ EVENT_ID = re.compile(r"[0-9a-f]{8,32}")
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 CURSOR = re.compile(r"(?P<stamp>\d{8}T\d{6}Z)_(?P<event>[0-9a-f]{8,32})")
 SIDECAR_CACHE = 4096  # summaries kept in memory (each a few kB); the rest are read again
+LISTING_WAIT = 5.0  # seconds a first listing may wait for another thread's
 SETTLE_SECONDS = 2.0  # a folder changed this recently may change again within its mtime tick
 
 
@@ -73,6 +74,10 @@ class Clip:
     def relative(self, path: Path) -> str:
         """A NAS file's path below `<nas>/<camera>/` (for nginx's X-Accel-Redirect)."""
         return f"{self.day}/{path.name}"
+
+
+class NasSlow(OSError):
+    """Listing the NAS takes too long (it is hanging); try again later."""
 
 
 class BadQuery(ValueError):
@@ -207,9 +212,21 @@ class EventIndex:
         return sorted(by_event.values(), key=lambda c: c.key, reverse=True)
 
     def _merge(self) -> tuple[Any, list[Clip], dict[str, Clip]]:
-        """Every clip, newest first, and by event id; rebuilt only when a folder changed."""
-        with self._listing:
+        """Every clip, newest first, and by event id; rebuilt only when a folder changed.
+
+        While another thread is listing (a slow or hung NAS), answer from the last listing
+        instead of queueing behind it: a dead NAS must not use up the web server's threads.
+        """
+        first = self._merged is None
+        if not (self._listing.acquire(timeout=LISTING_WAIT) if first
+                else self._listing.acquire(blocking=False)):
+            if self._merged is None:
+                raise NasSlow("the NAS is not answering; the clip list will come back with it")
+            return self._merged
+        try:
             return self._merge_locked()
+        finally:
+            self._listing.release()
 
     def _merge_locked(self) -> tuple[Any, list[Clip], dict[str, Clip]]:
         folders = [(self.outbox, "spool")] + [(d, "nas") for d in self._day_folders()]

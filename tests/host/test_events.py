@@ -207,3 +207,31 @@ def test_cheap_on_many_clips(setup, monkeypatch):
     warm = (time.perf_counter() - started) / 5
     assert first < 2.0 and warm < 0.2, (first, warm)
     assert index.find("00000000") is not None and index.find("00000064") is None
+
+
+def test_a_hung_listing_does_not_hold_up_other_requests(tmp_path):
+    import threading
+    import time
+
+    from smartcam.config import from_text
+    from smartcam.host.events import EventIndex
+
+    cfg = from_text(f"[camera]\nname = cam-a\n[storage]\nspool = {tmp_path}/spool\n"
+                    f"nas = {tmp_path}/nas\ntype = local\n")
+    index = EventIndex(cfg)
+    assert index.page()[0] == []  # a first listing is cached
+    release = threading.Event()
+    real_folder = index._folder
+
+    def hanging_folder(folder, kind):  # the NAS stops answering in the middle of a listing
+        release.wait(10)
+        return real_folder(folder, kind)
+
+    index._folder = hanging_folder
+    stuck = threading.Thread(target=lambda: index._merge(), daemon=True)
+    stuck.start()
+    time.sleep(0.2)
+    assert index.page()[0] == []  # answered from the last listing, not queued behind it,
+    assert stuck.is_alive()  # while the hung listing is still waiting for the NAS
+    release.set()
+    stuck.join()
