@@ -50,7 +50,7 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix smartcam tests roles
 
 bench: $(STAMP)
-	$(BIN)/python -m tests.bench
+	@$(BIN)/python -m tests.bench  # stdout is the JSON alone
 
 demo: $(STAMP)
 	$(BIN)/smartcam demo $(if $(DURATION),--duration $(DURATION))
