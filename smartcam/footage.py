@@ -9,18 +9,17 @@ in it) ships in Debian's `opencv-doc` package. The first call downloads that pac
 from __future__ import annotations
 
 import fcntl
-import functools
 import os
 import shutil
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
 
 from smartcam.errors import SourceError
+from smartcam.files import write_atomic
 
 PACKAGE = "opencv-doc"
 MEMBER = "usr/share/doc/opencv-doc/examples/data/vtest.avi"
@@ -84,27 +83,10 @@ def _extract(deb: Path, path: Path) -> None:
                 if member.name.lstrip("./") == MEMBER and member.isfile():
                     source = tar.extractfile(member)
                     assert source is not None
-                    write_atomic(path, functools.partial(shutil.copyfileobj, source))
+                    write_atomic(path, source.read(), mode=0o644)
                     return
     finally:
         unpack.stdout.close()
         unpack.kill()
         unpack.wait()
     raise FootageError(f"{deb.name} has no {MEMBER}")
-
-
-def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Write a file through a temporary name and rename it into place."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            write(out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-

@@ -9,13 +9,15 @@ by seed.
 from __future__ import annotations
 
 import functools
+import io
 from collections.abc import Callable
 
 import av
 import numpy as np
 
 from smartcam.camera.luma import to_lores
-from smartcam.footage import FootageError, cache_dir, footage_path, write_atomic
+from smartcam.files import write_atomic
+from smartcam.footage import FootageError, cache_dir, footage_path
 
 __all__ = ["FootageError", "cache_dir", "footage_path", "frames", "plate"]
 FPS = 10.0  # vtest.avi's frame rate
@@ -43,7 +45,9 @@ def plate() -> np.ndarray:
         return np.load(path)
     median = np.median(frames(), axis=0).round().astype(np.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, lambda out: np.save(out, median))
+    buffer = io.BytesIO()
+    np.save(buffer, median)
+    write_atomic(path, buffer.getvalue(), mode=0o644)
     return median
 
 

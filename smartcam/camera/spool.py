@@ -17,26 +17,10 @@ import av
 
 from smartcam.camera import mp4
 from smartcam.camera.clipinfo import ClipMeta, Motion, sidecar
+from smartcam.files import fsync_dir, write_atomic
 
 log = logging.getLogger(__name__)
 SUFFIXES = (".mp4", ".jpg", ".json")  # publishing order: the sidecar goes last
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Spool:
@@ -51,7 +35,7 @@ class Spool:
         """Record the clip's intent, then return where its video goes."""
         stem = meta.stem(start_wall)
         record = {"meta": json.loads(meta.to_json()), "start": start_wall}
-        _write_atomic(self.recording / f"{stem}.meta", json.dumps(record))
+        write_atomic(self.recording / f"{stem}.meta", json.dumps(record).encode(), 0o644)
         return self.recording / f"{stem}.mp4"
 
     def finish(
@@ -65,7 +49,7 @@ class Spool:
         except (OSError, ValueError, av.FFmpegError) as err:  # a clip without one still counts
             log.error("%s: no thumbnail (%s)", video.name, err)
         card = sidecar(meta, video, start_wall, count.frames, count.duration, motion, interrupted)
-        _write_atomic(video.with_suffix(".json"), json.dumps(card, indent=1))
+        write_atomic(video.with_suffix(".json"), json.dumps(card, indent=1).encode(), 0o644)
         self.publish(video.stem)
         return card
 
@@ -74,7 +58,7 @@ class Spool:
             src = self.recording / f"{stem}{suffix}"
             if src.exists():
                 os.replace(src, self.outbox / src.name)
-        _fsync_dir(self.outbox)
+        fsync_dir(self.outbox)
         (self.recording / f"{stem}.meta").unlink(missing_ok=True)
 
     def recover(self) -> list[dict[str, object]]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -28,6 +27,7 @@ from smartcam.config.parse import (
     unknown_section,
 )
 from smartcam.config.schema import SETTINGS
+from smartcam.files import write_atomic
 
 _VALUE = re.compile(r"(?P<prefix>[^=]*=)(?P<space>[ \t]*)(?P<value>.*?)\s*")
 _COMMENTED = re.compile(r"\s*[#;]\s*(?P<key>[A-Za-z0-9_]+)\s*=.*")
@@ -56,7 +56,7 @@ def set_values(path: str | os.PathLike[str], changes: Mapping[str, Mapping[str, 
     new_text = "\n".join(_apply(text.split("\n"), texts, "\r" if crlf else ""))
     cfg = from_text(new_text, file)  # raises, and nothing is written
     bom = b"\xef\xbb\xbf" if data.startswith(b"\xef\xbb\xbf") else b""
-    _write_atomic(target, bom + new_text.encode("utf-8"))
+    write_atomic(target, bom + new_text.encode("utf-8"))
     return replace(cfg, path=Path(path))
 
 
@@ -131,30 +131,3 @@ def _with_value(raw: str, text: str) -> str:
     m = _VALUE.fullmatch(raw.removesuffix("\r"))
     assert m is not None  # classify() said it is an entry
     return (m["prefix"] + (m["space"] or " ") + text).rstrip() + cr
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        try:  # keep the old mode; a new file keeps mkstemp's 0600, as it may hold passwords
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
-        except OSError:  # no old file, or FAT (/boot/firmware) where modes are fixed at mount
-            pass
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:
-        dirfd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dirfd)  # make the rename itself durable
-    except OSError:
-        pass
-    finally:
-        os.close(dirfd)
