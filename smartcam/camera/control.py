@@ -66,10 +66,6 @@ class ControlServer:
                     client.outbuf += line
         self._wake()
 
-    @property
-    def clients(self) -> int:
-        return len(self._clients)
-
     def close(self) -> None:
         self._closing = True
         self._wake()

@@ -114,10 +114,6 @@ class Recorder:
     def recording(self) -> ClipMeta | None:
         return self._clip.meta if self._clip else None
 
-    def set_settings(self, settings: RecordSettings) -> None:
-        self.settings = settings
-        self.ring.seconds = settings.pre_record
-
     def trigger(self, trigger: Trigger) -> ClipMeta | None:
         """Start a clip, or make the running one last at least until trigger.until.
 

@@ -102,6 +102,3 @@ class Spool:
             return None
         log.warning("%s: finishing a clip interrupted by a crash", video.name)
         return self.finish(video, meta, record["start"], Motion(), interrupted=True)
-
-    def outbox_bytes(self) -> int:
-        return sum(p.stat().st_size for p in self.outbox.iterdir() if p.is_file())

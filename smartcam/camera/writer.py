@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import os
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -18,17 +17,6 @@ from smartcam.camera.frames import Packet
 
 MICROSECONDS = Fraction(1, 1_000_000)
 MOVFLAGS = "frag_keyframe+empty_moov+default_base_moof"
-
-
-@dataclass(frozen=True)
-class ClipStats:
-    frames: int
-    first_t: float  # source-clock time of the first frame
-    last_t: float  # source-clock time of the last frame
-    size: int  # bytes on disk
-
-    def duration(self, fps: float) -> float:
-        return self.last_t - self.first_t + 1 / fps
 
 
 class ClipWriter:
@@ -47,8 +35,6 @@ class ClipWriter:
         )
         self._stream = self._out.add_stream_from_template(self._template.streams.video[0])
         self.first_t = first.t
-        self.last_t = first.t
-        self.frames = 0
         self.write(first)
 
     def write(self, packet: Packet) -> None:
@@ -59,13 +45,10 @@ class ClipWriter:
         p.duration = self._frame_us
         p.is_keyframe = packet.keyframe
         self._out.mux(p)
-        self.frames += 1
-        self.last_t = packet.t
 
-    def close(self) -> ClipStats:
-        """Finish the file and push it to the disk."""
+    def close(self) -> None:
+        """Finish the file and push it to the disk (the finisher counts its frames from it)."""
         self._out.close()
         self._template.close()
         with open(self.path, "rb") as f:
             os.fsync(f.fileno())
-        return ClipStats(self.frames, self.first_t, self.last_t, self.path.stat().st_size)
