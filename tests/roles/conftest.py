@@ -91,8 +91,6 @@ def role_vars(wheel: Path, wheelhouse: Path, **more) -> dict:
     return {
         "smartcam_app_package": str(wheel),
         "smartcam_app_wheelhouse": str(wheelhouse),
-        # Debian 12's python3-av is older than smartcam needs (see smartcam_app's README).
-        "smartcam_app_pip_requirements": ["av>=12"],
         # The machines have every package already and no network but the test link.
         "smartcam_base_apt_update": False,
         **more,

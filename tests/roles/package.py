@@ -21,7 +21,7 @@ from tests.roles.rootfs import cache_root
 
 REPO = Path(__file__).resolve().parents[2]
 # Dependencies the roles install from apt (smartcam_app's vars/Debian.yml); pip must not.
-# PyAV is not among them: Debian 12's python3-av 10 is older than smartcam needs.
+# PyAV is not among them off the Pi: Debian 12's python3-av 10 is older than smartcam needs.
 FROM_APT = {"numpy", "bottle", "waitress"}
 
 

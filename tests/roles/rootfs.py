@@ -51,10 +51,9 @@ PACKAGES = (
     # smartcam_nas
     "cifs-utils",
     "nfs-common",
-    # smartcam_app (the Pi adds python3-picamera2 and python3-simplejpeg)
+    # smartcam_app (the Pi adds python3-picamera2, python3-simplejpeg and python3-av)
     "python3-venv",
     "python3-numpy",
-    "python3-av",
     "python3-bottle",
     "python3-waitress",
     # smartcam_nginx
