@@ -29,3 +29,15 @@ class SourceError(SmartcamError):
 
 class ControlError(SmartcamError):
     """A control-socket message is malformed or asks for something impossible."""
+
+
+class SettingError(ConfigError):
+    """A valid setting this machine cannot do, found only at run time (e.g. by the encoder).
+
+    Raised with the setting's section and key; the camera process locates it in smartcam.conf
+    (config.parse.setting_problem) so the user sees file, line and value like any config error.
+    """
+
+    def __init__(self, section: str, key: str, message: str) -> None:
+        self.section, self.key, self.message = section, key, message
+        super().__init__(f"[{section}] {key}: {message}")

@@ -13,7 +13,7 @@ import av
 import numpy as np
 
 from smartcam.camera.encoder import H264Encoder
-from smartcam.camera.frames import Capture, SourceInfo
+from smartcam.camera.frames import Capture, Packet, SourceInfo
 from smartcam.camera.pacing import Pacer
 from smartcam.errors import SourceError
 
@@ -63,5 +63,6 @@ class FileSource:
         packets = self._encoder.encode(np.ascontiguousarray(yuv), t)
         return Capture(t, lores, packets, yuv if self.want_main else None)
 
-    def close(self) -> None:
+    def close(self) -> list[Packet]:
         self._container.close()
+        return self._encoder.flush()

@@ -55,4 +55,8 @@ class Source(Protocol):
         """The next frame; raises CameraStall when none arrives within timeout seconds."""
         ...
 
-    def close(self) -> None: ...
+    def close(self) -> list[Packet]:
+        """Stop capturing and let the camera go. Returns the packets the encoder still held:
+        a frame-threaded encoder (a Pi 5's) trails its frames by a few, and they belong to
+        the clip being recorded."""
+        ...

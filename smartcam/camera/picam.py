@@ -3,7 +3,13 @@
 The only module that imports picamera2, and only when a Picamera2Source is built, so the package
 imports anywhere. Main YUV420 goes to picamera2's H264Encoder (the hardware encoder on a Pi 4,
 libx264 on a Pi 5) with SPS/PPS repeated and a keyframe every second; lores YUV420 feeds motion.
-Encoded frames land in a smartcam-owned queue (not CircularOutput2) that read() drains.
+Encoded frames land in a smartcam-owned queue (not CircularOutput2) that read() drains, as
+whole pictures (annexb.AccessUnits), whichever picamera2 version and encoder made them.
+
+The two encoders differ where it matters. A Pi 4's VideoCore codec takes at most 1920 pixels a
+side, H.264 level 4.2 and 25 Mbit/s, and reports packets from its own thread. A Pi 5's libx264
+runs frame-threaded on the camera's thread, so its packets trail their frames by about five and
+the last ones come out only when recording stops: close() hands those to the recorder.
 
 One clock: frames carry libcamera's SensorTimestamp. libcamera's docs call it CLOCK_BOOTTIME, but
 on the Pi it is the V4L2 buffer time, CLOCK_MONOTONIC (libcamera bug 254; picamera2 itself
@@ -19,18 +25,28 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import CancelledError
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
+from smartcam.camera.annexb import AccessUnits
 from smartcam.camera.frames import Capture, Packet, SourceInfo
-from smartcam.errors import CameraStall, SmartcamError, SourceError
+from smartcam.camera.selfcheck import SelfCheck
+from smartcam.errors import CameraStall, SettingError, SmartcamError, SourceError
 
 log = logging.getLogger(__name__)
 
 SENSOR_CLOCK = time.CLOCK_MONOTONIC
 BUFFER_COUNT = 6  # picamera2's video default: room for the encoder, the queue and one read
 BACKLOG_SECONDS = 10  # packets kept for a reader that stopped calling read(), then oldest dropped
+# The Pi 4's hardware encoder (bcm2835-codec): its largest side and bit rate range, and the
+# H.264 level 4.2 limits (frame size and rate in 16x16 macroblocks), the highest level
+# picamera2 asks of it.
+VC4_MAX_SIDE = 1920
+VC4_BITRATE = (25_000, 25_000_000)
+VC4_MAX_MACROBLOCKS = 8704
+VC4_MAX_MACROBLOCK_RATE = 522_240
 
 NOT_INSTALLED = (
     "picamera2 is not installed: on a Raspberry Pi install python3-picamera2 (apt) and create the "
@@ -69,9 +85,42 @@ class PacketQueue:
         return packets
 
 
+def encoder_framerate(fps: float) -> Fraction:
+    """The frame rate as picamera2's encoders must get it. A Pi 5's hands it to PyAV's
+    add_stream(rate=), which PyAV 13.1 and later refuse as a float; a Pi 4's only does sums."""
+    return Fraction(fps).limit_denominator(1001)
+
+
+def vc4_limits(width: int, height: int, fps: float, bitrate: int) -> None:
+    """Raise SettingError for what a Pi 4's hardware encoder cannot do."""
+    blocks = ((width + 15) // 16) * ((height + 15) // 16)
+    if max(width, height) > VC4_MAX_SIDE or blocks > VC4_MAX_MACROBLOCKS:
+        raise SettingError(
+            "camera", "resolution",
+            f"{width}x{height} is more than a Raspberry Pi 4's hardware H.264 encoder takes "
+            "(at most 1920 pixels a side and 1920x1080 or 1640x1232 in area); use 1920x1080 "
+            "or less",
+        )
+    if blocks * fps > VC4_MAX_MACROBLOCK_RATE:
+        most = VC4_MAX_MACROBLOCK_RATE // blocks
+        raise SettingError(
+            "camera", "fps",
+            f"{fps:g} frames/s at {width}x{height} is more than a Raspberry Pi 4's hardware "
+            f"H.264 encoder takes (H.264 level 4.2); use at most {most} at this resolution",
+        )
+    low, high = VC4_BITRATE
+    if not low <= bitrate <= high:
+        raise SettingError(
+            "camera", "bitrate",
+            f"{bitrate} bit/s is outside what a Raspberry Pi 4's hardware H.264 encoder "
+            "takes: 25k to 25M",
+        )
+
+
 def packet_output(output_base: type, queue: PacketQueue, encoder: Any) -> Any:
     """An instance of a picamera2 Output subclass (built lazily, as picamera2 is imported lazily)
     that turns each encoded frame of `encoder` into a Packet on the sensor clock."""
+    units = AccessUnits()
 
     class PacketOutput(output_base):  # type: ignore[valid-type, misc]
         def outputframe(
@@ -82,15 +131,18 @@ def packet_output(output_base: type, queue: PacketQueue, encoder: Any) -> Any:
             packet: Any = None,
             audio: bool = False,
         ) -> None:
-            # Runs on picamera2's encoder thread (Pi 4) or camera thread (Pi 5).
+            # Runs on picamera2's encoder thread (Pi 4) or camera thread (Pi 5), one at a time.
             if audio or frame is None:
+                return
+            unit = units.take(bytes(frame))
+            if unit is None:  # no picture: headers alone, or a frame the codec skipped
                 return
             first = encoder.firsttimestamp  # microseconds on the sensor clock
             if timestamp is None or first is None:
                 t = time.clock_gettime(SENSOR_CLOCK)
             else:
                 t = (first + timestamp) / 1_000_000
-            queue.put(Packet(data=bytes(frame), t=t, keyframe=bool(keyframe)))
+            queue.put(Packet(data=unit[0], t=t, keyframe=unit[1]))
 
     return PacketOutput()
 
@@ -111,7 +163,7 @@ class Picamera2Source:
             raise SourceError(f"the camera needs a positive frame rate, not {fps}")
         try:
             from picamera2 import Picamera2
-            from picamera2.encoders import H264Encoder
+            from picamera2.encoders import H264Encoder, LibavH264Encoder
             from picamera2.outputs import Output
         except ImportError as e:
             if e.name == "picamera2":
@@ -120,8 +172,12 @@ class Picamera2Source:
                 f"picamera2 is installed but cannot be imported ({e}); on Raspberry Pi OS "
                 "reinstall python3-picamera2 and python3-libcamera"
             ) from e
+        self.hardware_encoder = H264Encoder is not LibavH264Encoder  # a Pi 4's VideoCore
+        if self.hardware_encoder:
+            vc4_limits(width, height, fps, bitrate)
         self.want_main = False
         self._closed = False
+        self._check: SelfCheck | None = None
         self._packets = PacketQueue(maxlen=max(64, round(fps * BACKLOG_SECONDS)))
         try:
             self._camera: Any = Picamera2()
@@ -172,9 +228,11 @@ class Picamera2Source:
                 lores,
                 lores_size,
             )
+        iperiod = max(1, round(fps))
         encoder = encoder_class(
-            bitrate=bitrate, repeat=True, iperiod=max(1, round(fps)), framerate=fps
+            bitrate=bitrate, repeat=True, iperiod=iperiod, framerate=encoder_framerate(fps)
         )
+        self._check = SelfCheck(fps, iperiod, *self._stream_facts(config))
         camera.start_recording(encoder, packet_output(output_base, self._packets, encoder))
         return SourceInfo(
             width=main_size[0],
@@ -213,7 +271,22 @@ class Picamera2Source:
             request.release()
         self.epoch = sensor_epoch()  # follows NTP steps: a Pi often boots before its clock is set
         capture.packets = self._packets.drain()
+        if self._check is not None:
+            self._check.observe(capture)
         return capture
+
+    def _stream_facts(self, config: dict[str, Any]) -> tuple[list[str], list[str]]:
+        """What libcamera configured, and what is wrong with it, for the self-check: a frame
+        size that is not a whole padded YUV420 buffer would break make_array's reshape."""
+        encoder = "hardware H.264 (VideoCore)" if self.hardware_encoder else "libx264"
+        facts, problems = [f"encoder {encoder}"], []
+        for name in ("main", "lores"):
+            stream = config[name]
+            (w, h), stride, size = stream["size"], stream.get("stride"), stream.get("framesize")
+            facts.append(f"{name} {w}x{h} {stream['format']} stride {stride} framesize {size}")
+            if stride is not None and size is not None and size != stride * h * 3 // 2:
+                problems.append(f"{name} framesize {size} is not stride x height x 1.5")
+        return facts, problems
 
     def _capture(self, request: Any) -> Capture:
         timestamp_ns = request.get_metadata().get("SensorTimestamp")
@@ -239,20 +312,22 @@ class Picamera2Source:
         if late is not None:
             late.release()
 
-    def close(self) -> None:
+    def close(self) -> list[Packet]:
         if self._closed:
-            return
+            return []
         self._closed = True
         camera = self._camera
         try:
-            camera.stop_recording()
+            camera.stop_recording()  # flushes the encoder: its last packets land in the queue
         except Exception:
             log.exception("stopping the camera recording failed")
         try:
             camera.close()
         except Exception:
             log.exception("closing the camera failed")
-        self._packets.drain()
+        if self._check is not None:
+            self._check.report()
+        return self._packets.drain()
 
 
 def luma(array: np.ndarray, width: int, height: int) -> np.ndarray:

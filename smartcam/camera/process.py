@@ -23,8 +23,9 @@ from smartcam.camera.recorder import Finisher, Recorder, RecordSettings, Trigger
 from smartcam.camera.sdnotify import Notifier
 from smartcam.camera.source import open_source
 from smartcam.camera.spool import Spool
-from smartcam.config import Config, load_or_exit
-from smartcam.errors import ConfigError, ControlError
+from smartcam.camera.stallguard import StallGuard
+from smartcam.config import Config, load_or_exit, setting_problem
+from smartcam.errors import ConfigError, ControlError, SettingError
 
 log = logging.getLogger("smartcam.camera")
 HEARTBEAT_SECONDS = 5.0
@@ -75,6 +76,7 @@ class Camera:
         self._last_level = 0.0
         self._level = 0.0  # the highest score since the last level event
         self.server = None  # the ControlServer, once serve() has opened it
+        self.guard: StallGuard | None = None  # watches run() and the close() after it
 
     # -- events -------------------------------------------------------------------------------
 
@@ -124,9 +126,11 @@ class Camera:
         """Read frames until stop is set (or duration seconds of video have passed)."""
         self.notifier.ready(f"recording {self.cfg.camera.name}")
         timeout = self.cfg.camera.stall_timeout
+        self.guard = self.guard or StallGuard(timeout)
         first = None
         while not stop.is_set():
             capture = self.source.read(timeout)
+            self.guard.beat()
             first = capture.t if first is None else first
             self.step(capture)
             if duration is not None and capture.t - first >= duration:
@@ -134,12 +138,18 @@ class Camera:
 
     def close(self) -> None:
         self.notifier.stopping()
+        if self.guard is not None:  # letting go of the camera gets its own stall_timeout:
+            self.guard.beat()  # a wedged driver hangs that too
+        tail = self.source.close()  # the encoder's last packets still belong to the open clip
+        if self.guard is not None:
+            self.guard.close()
         with self._lock:
+            for packet in tail:
+                self.recorder.push(packet)
             self.recorder.stop()
         self.finisher.close()
         if self.server is not None:
             self.server.close()
-        self.source.close()
         self.notifier.close()
 
     # -- control requests ---------------------------------------------------------------------
@@ -241,7 +251,11 @@ def serve(
     """Run a camera with its control socket until SIGTERM/SIGINT or duration."""
     from smartcam.camera.control import ControlServer
 
-    camera = Camera(cfg, open_source(cfg.camera, pace=pace))
+    try:
+        source = open_source(cfg.camera, pace=pace)
+    except SettingError as err:  # the hardware cannot do a setting: say where it is written
+        raise setting_problem(cfg, err.section, err.key, err.message) from None
+    camera = Camera(cfg, source)
     camera.listeners.extend(listeners or [])
     stop = threading.Event()
     previous = {}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from smartcam.camera.encoder import H264Encoder
-from smartcam.camera.frames import Capture, SourceInfo
+from smartcam.camera.frames import Capture, Packet, SourceInfo
 from smartcam.camera.pacing import Pacer
 
 SCENES = ("walkers", "empty", "lights")
@@ -155,5 +155,5 @@ class SyntheticSource:
         head = tall // 6
         y[max(0, top - head) : top, max(0, x + wide // 4) : max(0, x + 3 * wide // 4)] = 200
 
-    def close(self) -> None:
-        self._encoder.flush()
+    def close(self) -> list[Packet]:
+        return self._encoder.flush()

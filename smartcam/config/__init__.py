@@ -8,6 +8,7 @@ from smartcam.config.parse import (
     from_text,
     load,
     load_or_exit,
+    setting_problem,
 )
 from smartcam.config.schema import SECTIONS, SETTINGS, Setting
 from smartcam.config.values import HostPort
@@ -24,4 +25,5 @@ __all__ = [
     "from_text",
     "load",
     "load_or_exit",
+    "setting_problem",
 ]

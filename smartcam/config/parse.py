@@ -336,6 +336,28 @@ def load(
     return from_bytes(data, str(found), found)
 
 
+def setting_problem(cfg: Config, section: str, key: str, message: str) -> ConfigProblems:
+    """A problem found with one setting after the file was loaded (e.g. by the hardware),
+    with the file, line and value as written, as every config problem has."""
+    file, line, written = str(cfg.path or "<defaults>"), None, None
+    if cfg.path is not None:
+        try:
+            text, _ = decode(cfg.path.read_bytes(), file)
+        except OSError:
+            text = ""
+        current = None
+        for n, raw in enumerate(split_lines(text), 1):
+            entry = classify(raw)
+            if entry.kind == "section":
+                current = entry.name
+            elif entry.kind == "entry" and (current, entry.name) == (section, key):
+                line, written = n, v.unquote(entry.value)
+    if written is None:  # not in the file: its default
+        st = SETTINGS[section][key]
+        written = st.type.format(getattr(getattr(cfg, section), key))
+    return ConfigProblems([Problem(file, line, section, key, written, message)])
+
+
 def report(err: ConfigError, file: Any = None) -> None:
     """Print every problem of `err` on its own line, then where to read more."""
     file = file or sys.stderr

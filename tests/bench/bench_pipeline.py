@@ -48,8 +48,8 @@ class Replay:
     def read(self, timeout: float = 0.0) -> Capture:
         return next(self._captures)
 
-    def close(self) -> None:
-        pass
+    def close(self) -> list:
+        return []
 
 
 def pipeline_cost(directory: Path, frames: int = 600) -> dict[str, float]:

@@ -36,8 +36,10 @@ spool = {dir}/spool
 
 
 class CameraProcess:
-    def __init__(self, directory: Path, source="synthetic:empty", pre_record=1, post_record=1):
+    def __init__(self, directory: Path, source="synthetic:empty", pre_record=1, post_record=1,
+                 env: dict[str, str] | None = None):
         self.dir = directory
+        self.env = env or {}
         self.conf = directory / "smartcam.conf"
         self.conf.write_text(BASE_CONF.format(
             source=source, dir=directory, pre_record=pre_record, post_record=post_record))
@@ -47,14 +49,15 @@ class CameraProcess:
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify_path = directory / "notify.sock"
         self.notify.bind(str(self.notify_path))
-        self._messages: list[str] = []
+        self._messages: list[tuple[float, str]] = []  # (time.monotonic(), message)
         self._collector = threading.Thread(target=self._collect, daemon=True)
         self._collector.start()
         self.proc: subprocess.Popen | None = None
         self.client: ControlClient | None = None
 
     def start(self) -> ControlClient:
-        env = dict(os.environ, NOTIFY_SOCKET=str(self.notify_path), WATCHDOG_USEC="2000000")
+        env = dict(os.environ, NOTIFY_SOCKET=str(self.notify_path), WATCHDOG_USEC="2000000",
+                   **self.env)
         env.pop("WATCHDOG_PID", None)
         self.log = open(self.dir / "camera.log", "ab")
         self.proc = subprocess.Popen(
@@ -70,12 +73,17 @@ class CameraProcess:
         # Read as systemd would: a unix datagram queue holds only ~10 unread messages.
         while True:
             try:
-                self._messages.append(self.notify.recv(4096).decode())
+                message = self.notify.recv(4096).decode()
+                self._messages.append((time.monotonic(), message))
             except OSError:
                 return
 
     def notifications(self) -> list[str]:
         """Every message sent to the notify socket so far."""
+        return [message for _, message in self.timed_notifications()]
+
+    def timed_notifications(self) -> list[tuple[float, str]]:
+        """Every message so far with when it came (time.monotonic())."""
         time.sleep(0.05)
         return list(self._messages)
 
@@ -95,6 +103,8 @@ class CameraProcess:
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.kill(signal.SIGTERM)
+        if self.proc:
+            self.log.close()  # also when the process ended by itself
         if self.client:
             self.client.close()
         self.notify.shutdown(socket.SHUT_RDWR)

@@ -169,8 +169,8 @@ class StallingSource:
         self.left -= 1
         return self.inner.read(timeout)
 
-    def close(self) -> None:
-        self.inner.close()
+    def close(self):
+        return self.inner.close()
 
 
 def test_a_stall_exits_75_after_watchdog_pings_stop(tmp_path, monkeypatch):

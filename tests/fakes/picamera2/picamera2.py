@@ -22,9 +22,10 @@ from .scene import scene
 YUV_FORMATS = ("YUV420", "YVU420")
 KNOWN_FORMATS = YUV_FORMATS + ("XBGR8888", "XRGB8888", "BGR888", "RGB888")
 RAW_FORMAT = "SRGGB10_CSI2P"  # what an IMX219 reports; only recorded, the fake has no raw stream
-# Row alignment of YUV420 buffers on a Pi 5 (PiSP): 64 bytes per chroma row, so 128 for luma.
-# picamera2's align_stream() describes the same hardware rule.
-YUV420_ROW_ALIGN = 128
+# Row alignment (stride) of YUV420 luma in bytes: chroma rows are aligned to 64 bytes on a Pi 5
+# (PiSP) and 32 on a Pi 4 (VC4), luma to twice that; picamera2's align_stream() describes the
+# same hardware rule. So a 320-wide lores has no padding on a Pi 4 and 64 bytes on a Pi 5.
+YUV420_ROW_ALIGN = {"pisp": 128, "vc4": 64}
 
 
 class Picamera2:
@@ -49,6 +50,7 @@ class Picamera2:
         self._max_queue_len = 1
         self._thread: threading.Thread | None = None
         self._running = threading.Event()
+        self._prod = threading.Event()  # the real loop's notifyme pipe
         self.sensor_resolution = (3280, 2464)
         hooks.cameras.append(self)
 
@@ -173,7 +175,8 @@ class Picamera2:
             stream = camera_config[name] = dict(stream)
             w, h = stream["size"]
             if stream["format"] in YUV_FORMATS:
-                stride = -(-w // YUV420_ROW_ALIGN) * YUV420_ROW_ALIGN
+                align = YUV420_ROW_ALIGN[hooks.platform]
+                stride = -(-w // align) * align
                 stream["stride"], stream["framesize"] = stride, stride * h * 3 // 2
             else:
                 stride = w * (3 if stream["format"].endswith("888") else 4)
@@ -223,6 +226,7 @@ class Picamera2:
         if not self.started:
             return
         self._running.clear()
+        self._prod.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()
         self._thread = None
@@ -313,12 +317,14 @@ class Picamera2:
             only_job = not self._job_list
             job = Job(functions, signal_function)
             self._job_list.append(job)
-            finished = (
-                self._run_jobs() if only_job and (self.completed_requests or immediate) else []
-            )
-        for done in finished:
-            done.signal()
+            if only_job and (self.completed_requests or immediate):
+                self._run_process_requests()
         return job.get_result(timeout=timeout) if wait else job
+
+    def _run_process_requests(self):
+        """Make the event loop (the sensor thread) run process_requests again, as the real one
+        does by writing to a pipe: jobs run only on that thread."""
+        self._prod.set()
 
     def wait(self, job, timeout=None):
         return job.get_result(timeout=timeout)
@@ -375,7 +381,10 @@ class Picamera2:
         while self._running.is_set():
             delay = (next_ns - time.monotonic_ns()) / 1e9
             if delay > 0:
-                self._running.wait(min(delay, 0.05))  # wakes early on stop
+                if self._prod.wait(delay):  # a job was queued (or stop): run the loop now
+                    self._prod.clear()
+                    if self._running.is_set():
+                        self.process_requests([])
                 continue
             stamp, next_ns = next_ns, next_ns + duration
             if time.monotonic_ns() - next_ns > duration:  # fell behind: skip, as a sensor would
@@ -407,6 +416,7 @@ class Picamera2:
         """The real event loop's step: jobs first, then encoders, then trim the queue."""
         self.frames += len(requests)
         with self.lock:
+            hooks.wait_while_wedged()  # a wedged loop holds the lock: nobody can queue a job
             for req in requests:
                 req.acquire()  # the use for being in completed_requests
             self.completed_requests += requests

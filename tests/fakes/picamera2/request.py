@@ -7,6 +7,7 @@ being the padded row length in bytes, with the U and V planes packed at stride /
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Any
 
@@ -38,6 +39,11 @@ class CompletedRequest:
             self.ref_count += 1
 
     def release(self) -> None:
+        # The application's release of a request it was handed; picamera2's own modules (its
+        # encoders keep a reference a frame or more) release theirs too, in any order.
+        if self._handed_out and not sys._getframe(1).f_globals["__name__"].startswith("picamera2"):
+            self._handed_out = False
+            hooks.count("released_by_app")
         with self.lock:
             self.ref_count -= 1
             if self.ref_count < 0:
@@ -48,8 +54,6 @@ class CompletedRequest:
             self.config = None
             self.stream_map = None
         hooks.count("recycled")
-        if self._handed_out:
-            hooks.count("released_by_app")
 
     def make_buffer(self, name: str) -> np.ndarray:
         """A 1-d copy of the named stream's buffer (the real one copies too)."""

@@ -1,20 +1,28 @@
-"""Fake of picamera2/encoders/libav_h264_encoder.py: real H.264 from PyAV's libx264.
+"""Fake of picamera2/encoders/libav_h264_encoder.py: the Pi 5's software H.264 encoder.
 
-The Pi 5 has no hardware encoder, and there `picamera2.encoders.H264Encoder` *is* this class, so
-the fake encodes the way a Pi 5 does: ultrafast preset, tune zerolatency, gop = iperiod, and
-SPS/PPS before every keyframe unless repeat=False (which sets the global-header flag instead).
+It makes the real encoder's PyAV calls with the same arguments and types (picamera2 v0.3.36,
+`LibavH264Encoder._start/_encode/_stop`): a null container's `add_stream(codec, rate=framerate)`
+with the framerate exactly as given, frame threading, the ultrafast preset, tune zerolatency,
+gop = iperiod, SPS/PPS repeated unless repeat=False, µs time base, and the padded YUV420 buffer
+handed to `VideoFrame.from_numpy_buffer(..., width=)`. So a value the real one would refuse
+fails here too, and the encoder's frame-threading lag shows: packets come out a few frames
+after their frames, and the rest only when the encoder is flushed by stop_recording().
 """
 
 from __future__ import annotations
 
+import collections
 from fractions import Fraction
 from math import sqrt
-from typing import Any
 
 import av
-import numpy as np
 
 from .encoder import Encoder, Quality
+
+# libx264 picks its own thread count when given 0: 1.5 per core, so 6 on a Pi 5's four cores,
+# which makes the packets trail their frames by 5 (threads - 1). The fake models the Pi, not
+# the machine the tests run on.
+PI5_AUTO_THREADS = 6
 
 
 class LibavH264Encoder(Encoder):
@@ -29,8 +37,9 @@ class LibavH264Encoder(Encoder):
         self.profile = profile
         self.preset = None
         self.drop_final_frames = False
-        self.threads = 0
-        self._context: Any = None
+        self.threads = 0  # means "you choose"
+        self._request_release_delay = 1
+        self._request_release_queue = None
 
     def _setup(self, quality):
         if quality is not None or (self.bitrate is None and self.qp is None):
@@ -46,48 +55,55 @@ class LibavH264Encoder(Encoder):
             self.bitrate = int(table[quality] * 1000000 * sqrt(complexity / (1920 * 1080 * 30)))
 
     def _start(self):
-        if self._format not in ("YUV420",):
-            raise NotImplementedError(f"the fake encoder takes YUV420, not {self._format}")
-        ctx = av.CodecContext.create("libx264", "w")
-        ctx.width, ctx.height, ctx.pix_fmt = self.width, self.height, "yuv420p"
-        ctx.thread_count = self.threads
-        ctx.framerate = Fraction(self.framerate).limit_denominator(1001)
-        ctx.time_base = Fraction(1, 1000000)  # pts are the microseconds of Encoder._timestamp
+        self._container = av.open("/dev/null", "w", format="null")
+        self._stream = self._container.add_stream(self._codec, rate=self.framerate)
+        context = self._stream.codec_context
+        context.thread_count = self.threads or PI5_AUTO_THREADS
+        context.thread_type = av.codec.context.ThreadType.FRAME
+        self._stream.width = self.width
+        self._stream.height = self.height
+        self._stream.pix_fmt = "yuv420p"
+        for out in self._output:
+            out._add_stream(self._stream, self._codec, rate=self.framerate)
         if self.bitrate is not None:
-            ctx.bit_rate = self.bitrate
-        ctx.gop_size = self.iperiod
+            context.bit_rate = self.bitrate
+        context.gop_size = self.iperiod or (1 << 31) - 1
+        context.options["preset"] = self.preset or "ultrafast"
+        context.options["deblock"] = "1"
         if not self.repeat:  # without the global-header flag libx264 repeats SPS/PPS
-            ctx.flags |= av.codec.context.Flags.global_header
+            # The real name, which PyAV 18 no longer has (it has global_header): repeat=False
+            # fails here as it does on a Pi 5 with that PyAV.
+            context.flags |= av.codec.context.Flags.GLOBAL_HEADER
         if self.qp is not None:
-            ctx.qmin = ctx.qmax = self.qp
-        ctx.options = {"preset": self.preset or "ultrafast", "deblock": "1", "tune": "zerolatency"}
-        self._context = ctx
+            context.qmin = context.qmax = self.qp
+        context.time_base = Fraction(1, 1000000)
+        context.options["tune"] = "zerolatency"
+        if self._format != "YUV420":
+            raise NotImplementedError(f"the fake encoder takes YUV420, not {self._format}")
+        self._av_input_format = "yuv420p"
+        self._request_release_queue = collections.deque()
 
     def _stop(self):
         if not self.drop_final_frames:
-            for packet in self._context.encode(None):
+            # libav still holds frames (frame threading); they come out here, on the thread
+            # that called stop_recording().
+            for packet in self._stream.encode():
                 self.outputframe(
                     bytes(packet), packet.is_keyframe, timestamp=packet.pts, packet=packet
                 )
-        self._context = None
+        while self._request_release_queue:
+            self._request_release_queue.popleft().release()
+        self._container.close()
 
     def _encode(self, stream, request):
+        request.acquire()
+        self._request_release_queue.append(request)
         timestamp_us = self._timestamp(request)
-        frame = av.VideoFrame.from_ndarray(
-            _i420(request._array(stream), self.width, self.height), format="yuv420p"
+        frame = av.VideoFrame.from_numpy_buffer(
+            request._array(stream), format=self._av_input_format, width=self.width
         )
         frame.pts = timestamp_us
-        for packet in self._context.encode(frame):
+        for packet in self._stream.encode(frame):
             self.outputframe(bytes(packet), packet.is_keyframe, timestamp=packet.pts, packet=packet)
-
-
-def _i420(array: np.ndarray, w: int, h: int) -> np.ndarray:
-    """Drop the row padding (the real encoder passes width= to its PyAV for the same job)."""
-    stride = array.shape[1]
-    flat = array.reshape(-1)
-    cs, ch, cw = stride // 2, h // 2, w // 2
-    u = flat[stride * h : stride * h + cs * ch].reshape(ch, cs)[:, :cw]
-    v = flat[stride * h + cs * ch : stride * h + 2 * cs * ch].reshape(ch, cs)[:, :cw]
-    return np.concatenate([array[:h, :w].reshape(-1), u.reshape(-1), v.reshape(-1)]).reshape(
-        h * 3 // 2, w
-    )
+        while len(self._request_release_queue) > self._request_release_delay:
+            self._request_release_queue.popleft().release()
