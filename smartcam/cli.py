@@ -16,7 +16,7 @@ COMMANDS = {
     "host": ("smartcam.host.process", "run the web page, API, NAS uploader and retention"),
     "motion-scan": ("smartcam.camera.scan", "run the motion detector over a recorded video"),
     "config": ("smartcam.config.check", "check smartcam.conf and print the effective settings"),
-    "demo": ("smartcam.demo", "run simulated cameras with their spool under ./demo/"),
+    "demo": ("smartcam.demo.run", "run simulated cameras with their spool under ./demo/"),
 }
 CONFIG_HELP = "smartcam.conf to read (default: $SMARTCAM_CONF, /boot/firmware/smartcam.conf)"
 

@@ -31,6 +31,12 @@ class ControlError(SmartcamError):
     """A control-socket message is malformed or asks for something impossible."""
 
 
+class CameraUnavailable(SmartcamError):
+    """The camera process is not answering on its control socket (starting or restarting)."""
+
+    exit_status = os.EX_UNAVAILABLE  # 69
+
+
 class SettingError(ConfigError):
     """A valid setting this machine cannot do, found only at run time (e.g. by the encoder).
 

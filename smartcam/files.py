@@ -1,8 +1,14 @@
-"""Writing a file so that a crash or power cut leaves either the old one or the new one whole."""
+"""Writing a file so that a crash or power cut leaves either the old one or the new one whole.
+
+The one atomic writer of the package: config write-back, the spool, footage, live.jpg, the NAS
+discovery notes and the boot-time programs all go through it.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
+import secrets
 import tempfile
 from pathlib import Path
 
@@ -30,15 +36,40 @@ def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
     fsync_dir(path.parent)
 
 
-def fsync_dir(path: Path) -> None:
-    """Make the renames in a folder durable (where the filesystem lets a folder be fsynced)."""
+def write_atomic_at(folder: int, name: str, data: bytes, mode: int = 0o644) -> None:
+    """write_atomic() into an open folder, following no symlink: for the NAS, where a path
+    could lead somewhere else between a check and the write (see storage/mount.py)."""
+    tmp = f".{name}.{secrets.token_hex(4)}.tmp"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(tmp, flags, mode, dir_fd=folder)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
+    except BaseException:
+        try:
+            os.unlink(tmp, dir_fd=folder)
+        except OSError:
+            pass
+        raise
+    fsync_dir(folder)
+
+
+def fsync_dir(folder: Path | int) -> None:
+    """Make the renames in a folder (a path, or an open descriptor) durable.
+
+    Some filesystems cannot sync a folder (vfat, some network filesystems): that is fine. A
+    real I/O error is raised, since the rename may then not survive.
+    """
+    fd = folder if isinstance(folder, int) else os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
-    except OSError:
-        pass
+    except OSError as err:
+        if err.errno not in (errno.EINVAL, errno.EOPNOTSUPP):
+            raise
     finally:
-        os.close(fd)
+        if not isinstance(folder, int):
+            os.close(fd)

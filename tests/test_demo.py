@@ -8,12 +8,8 @@ import sys
 import time
 import urllib.request
 
-from tests.clips import ffprobe
-
-
-def get_json(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return json.load(response)
+from smartcam.apiclient import ApiUnreachable, CameraApi
+from tests.clipcheck import ffprobe
 
 
 def test_the_demo_fleet_serves_pages_and_records_clips(tmp_path):
@@ -27,8 +23,8 @@ def test_the_demo_fleet_serves_pages_and_records_clips(tmp_path):
         while len(pages) < 2 and time.monotonic() < deadline:
             for port in (8081, 8082):
                 try:
-                    pages[port] = get_json(f"http://127.0.0.1:{port}/api/v1/health")
-                except OSError:
+                    pages[port] = CameraApi(f"http://127.0.0.1:{port}", timeout=5).health()
+                except ApiUnreachable:
                     time.sleep(0.2)
         assert {h["camera"] for h in pages.values()} == {"yard", "plaza"}
         with urllib.request.urlopen("http://127.0.0.1:8081/", timeout=5) as page:

@@ -6,11 +6,12 @@ leave the camera encoding JPEGs for nobody.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import simplejpeg
+
+from smartcam.files import write_atomic
 
 LEASE_SECONDS = 10.0
 
@@ -22,7 +23,6 @@ class LiveView:
         self._slack = 0.0  # set by the camera from its own frame interval
         self._until = 0.0  # source-clock time when the lease runs out
         self._last = -1e18
-        self.frames = 0
 
     def frame_interval(self, seconds: float) -> None:
         self._slack = seconds / 2
@@ -48,8 +48,5 @@ class LiveView:
             np.ascontiguousarray(yuv[:height]), chroma[0], chroma[1], quality=75
         )
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_bytes(jpeg)
-        os.replace(tmp, self.path)
+        write_atomic(self.path, jpeg, 0o644)
         self._last = now
-        self.frames += 1

@@ -11,6 +11,8 @@ from pathlib import Path
 import av
 import simplejpeg
 
+from smartcam.files import write_atomic
+
 log = logging.getLogger(__name__)
 THUMBNAIL_WIDTH = 320
 
@@ -83,6 +85,4 @@ def thumbnail(video: Path, at: float, out: Path) -> None:
         raise ValueError(f"{video}: no frame to make a thumbnail from")
     height = round(picture.height * THUMBNAIL_WIDTH / picture.width) // 2 * 2
     rgb = picture.to_ndarray(format="rgb24", width=THUMBNAIL_WIDTH, height=height)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_bytes(simplejpeg.encode_jpeg(rgb, quality=80, colorspace="RGB"))
-    os.replace(tmp, out)
+    write_atomic(out, simplejpeg.encode_jpeg(rgb, quality=80, colorspace="RGB"), 0o644)

@@ -28,8 +28,3 @@ class Pacer:
             if delay > 0:
                 time.sleep(delay)
         return t
-
-    @property
-    def elapsed(self) -> float:
-        """Seconds of video produced so far (scene time)."""
-        return self.frame / self.fps

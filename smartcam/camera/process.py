@@ -15,17 +15,18 @@ from collections.abc import Callable
 from typing import Any
 
 from smartcam import __version__
-from smartcam.camera.clipinfo import CAUSES
 from smartcam.camera.detector import MotionDetector, MotionSettings
 from smartcam.camera.frames import Capture, Source
 from smartcam.camera.live import LiveView
 from smartcam.camera.recorder import Finisher, Recorder, RecordSettings, Trigger
-from smartcam.camera.sdnotify import Notifier
 from smartcam.camera.source import open_source
 from smartcam.camera.spool import Spool
 from smartcam.camera.stallguard import StallGuard
-from smartcam.config import Config, load_or_exit, setting_problem
+from smartcam.clips.names import CAUSES
+from smartcam.config import SETTINGS, Config, load_or_exit, setting_problem
+from smartcam.control.server import ControlServer
 from smartcam.errors import ConfigError, ControlError, SettingError
+from smartcam.sdnotify import Notifier
 
 log = logging.getLogger("smartcam.camera")
 HEARTBEAT_SECONDS = 5.0
@@ -215,7 +216,8 @@ class Camera:
             raise ControlError(str(err)) from err
         self.cfg = cfg
         self.detector.set_settings(MotionSettings.from_section(cfg.motion))
-        return {"motion": _jsonable(cfg.motion.as_dict())}
+        motion = SETTINGS["motion"]
+        return {"motion": {k: motion[k].json_value(v) for k, v in cfg.motion.as_dict().items()}}
 
     def _cmd_live(self, request: dict[str, Any]) -> dict[str, Any]:
         on = request.get("on", True)
@@ -235,13 +237,6 @@ def _number(request: dict[str, Any], key: str, default: float | None = None) -> 
     return float(value)
 
 
-def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: v if isinstance(v, bool | int | float | str | list) else str(v)
-        for k, v in values.items()
-    }
-
-
 def serve(
     cfg: Config,
     pace: bool = True,
@@ -249,8 +244,6 @@ def serve(
     listeners: list[Listener] | None = None,
 ) -> None:
     """Run a camera with its control socket until SIGTERM/SIGINT or duration."""
-    from smartcam.camera.control import ControlServer
-
     try:
         source = open_source(cfg.camera, pace=pace)
     except SettingError as err:  # the hardware cannot do a setting: say where it is written

@@ -18,12 +18,13 @@ from pathlib import Path
 
 import av
 
-from smartcam.camera.clipinfo import ClipMeta, Motion, new_id
 from smartcam.camera.detector import HeatMap, MotionResult
 from smartcam.camera.frames import Packet, SourceInfo
 from smartcam.camera.ring import PacketRing
 from smartcam.camera.spool import Spool
 from smartcam.camera.writer import ClipWriter
+from smartcam.clips.names import new_id
+from smartcam.clips.sidecar import ClipMeta, Motion
 
 log = logging.getLogger(__name__)
 WRITE_RETRY_SECONDS = 5.0
@@ -61,25 +62,36 @@ class _Clip:
     heat: HeatMap = field(default_factory=HeatMap)
 
 
+@dataclass(frozen=True)
+class ClosedClip:
+    """A clip the recorder closed, on its way to the Finisher thread."""
+
+    video: Path
+    meta: ClipMeta
+    start_wall: float
+    motion: Motion
+
+
 class Finisher:
     """Finishes closed clips one by one on its own thread."""
 
     def __init__(self, spool: Spool, on_clip: Callable[[dict[str, object]], None]):
         self._spool = spool
         self._on_clip = on_clip
-        self._jobs: queue.Queue[tuple | None] = queue.Queue()
+        self._jobs: queue.Queue[ClosedClip | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="finisher", daemon=True)
         self._thread.start()
 
-    def submit(self, video: Path, meta: ClipMeta, start_wall: float, motion: Motion) -> None:
-        self._jobs.put((video, meta, start_wall, motion))
+    def submit(self, clip: ClosedClip) -> None:
+        self._jobs.put(clip)
 
     def _run(self) -> None:
-        while (job := self._jobs.get()) is not None:
+        while (clip := self._jobs.get()) is not None:
             try:
-                self._on_clip(self._spool.finish(*job))
+                self._on_clip(
+                    self._spool.finish(clip.video, clip.meta, clip.start_wall, clip.motion))
             except Exception:  # a clip we cannot finish stays in recording/ for recover()
-                log.exception("could not finish %s", job[0])
+                log.exception("could not finish %s", clip.video)
 
     def close(self) -> None:
         """Finish everything submitted, then stop."""
@@ -225,4 +237,4 @@ class Recorder:
             heatmap=clip.heat.as_list(),
         )
         meta = replace(clip.meta, joined=tuple(clip.joined))
-        self._finisher.submit(clip.writer.path, meta, clip.start_wall, motion)
+        self._finisher.submit(ClosedClip(clip.writer.path, meta, clip.start_wall, motion))

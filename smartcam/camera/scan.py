@@ -24,6 +24,7 @@ import numpy as np
 
 from smartcam.camera.detector import MotionDetector, MotionResult, MotionSettings
 from smartcam.camera.luma import fit_size, to_lores
+from smartcam.config import load_or_exit
 from smartcam.errors import SourceError
 
 LORES = (320, 240)  # [camera] lores default; the video is fitted inside it, aspect kept
@@ -91,8 +92,6 @@ def _settings(config: str | None) -> tuple[MotionSettings, tuple[int, int]]:
     """[motion] and the lores size from the config file, or the defaults without one."""
     if config is None:
         return MotionSettings(), LORES
-    from smartcam.config import load_or_exit
-
     cfg = load_or_exit(config)
     lores_width, lores_height = cfg.camera.lores
     return MotionSettings.from_section(cfg.motion), (lores_width, lores_height)

@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from smartcam.camera.filesource import FileSource
 from smartcam.camera.frames import Source, SourceInfo
+from smartcam.camera.picam import Picamera2Source
+from smartcam.camera.synthetic import SyntheticSource
 
 
 def source_info(camera: Any) -> SourceInfo:
@@ -18,15 +21,9 @@ def open_source(camera: Any, pace: bool = True) -> Source:
     info = source_info(camera)
     kind, _, arg = camera.source.partition(":")
     if kind == "synthetic":
-        from smartcam.camera.synthetic import SyntheticSource
-
         return SyntheticSource(info, camera.bitrate, arg or "walkers", camera.seed, pace)
     if kind == "file":
-        from smartcam.camera.filesource import FileSource
-
         return FileSource(Path(arg), info, camera.bitrate, pace)
-    from smartcam.camera.picam import Picamera2Source
-
     return Picamera2Source(
         info.width, info.height, info.lores_width, info.lores_height, info.fps, camera.bitrate
     )

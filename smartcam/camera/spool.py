@@ -16,7 +16,7 @@ from pathlib import Path
 import av
 
 from smartcam.camera import mp4
-from smartcam.camera.clipinfo import ClipMeta, Motion, sidecar
+from smartcam.clips.sidecar import ClipMeta, Motion, sidecar
 from smartcam.files import fsync_dir, write_atomic
 
 log = logging.getLogger(__name__)

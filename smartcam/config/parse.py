@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from smartcam.config import values as v
+from smartcam.config.checks import CHECKS
 from smartcam.config.schema import (
-    CHECKS,
     RENAMED,
     SECTIONS,
     SETTINGS,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -45,6 +44,10 @@ class Setting:
     def default_text(self) -> str:
         return self.default_doc or self.type.format(self.default())
 
+    def json_value(self, value: Any) -> Any:
+        """A value as JSON carries it: numbers and booleans as they are, the rest as written."""
+        return value if isinstance(value, bool | int | float) else self.type.format(value)
+
 
 def setting(
     default: Any,
@@ -75,10 +78,9 @@ def hostname_name() -> str:
     return cleaned.strip("-")[:32].strip("-") or "smartcam"
 
 
-NAME = v.pattern(
-    r"[a-z0-9][a-z0-9-]{0,31}",
-    "1 to 32 characters a-z, 0-9 and -, not starting with -",
-)
+# A camera's or a group's name: in clip file names (clips.names), NAS folders, mDNS, triggers.
+NAME_PATTERN = r"[a-z0-9][a-z0-9-]{0,31}"
+NAME = v.pattern(NAME_PATTERN, "1 to 32 characters a-z, 0-9 and -, not starting with -")
 SECONDS = "a number of seconds"
 PERCENT = "a percentage"
 
@@ -303,17 +305,6 @@ class Peers(Section):
     )
 
 
-def _secret_problem(secret: str, enabled: bool) -> str | None:
-    if not enabled or len(secret) >= MIN_SECRET:
-        return None
-    what = f"too short ({len(secret)} characters)" if secret else "needed when enabled = true"
-    return (
-        f"{what}: the same random text of at least {MIN_SECRET} characters on every camera of "
-        "the group, for example the output of: openssl rand -hex 16 "
-        "(or set enabled = false to record alone)"
-    )
-
-
 @dataclass(frozen=True)
 class Web(Section):
     """The camera's own web page (nginx on port 80 forwards to it)."""
@@ -400,56 +391,3 @@ def _settings(section: str, cls: type[Section]) -> dict[str, Setting]:
 
 # section -> name -> Setting, in file order: what validation, as_text and the docs walk.
 SETTINGS: dict[str, dict[str, Setting]] = {s: _settings(s, c) for s, c in SECTIONS.items()}
-
-
-@dataclass(frozen=True)
-class Check:
-    """A rule across settings, reported on `key` (its line, or else the first of `uses` set)."""
-
-    key: tuple[str, str]
-    uses: tuple[tuple[str, str], ...]
-    test: Callable[..., str | None]  # given the values of key and uses; returns what is wrong
-
-
-def _share_shape(share: str, kind: str) -> str | None:
-    if not share:
-        return None
-    if kind in ("local", "mount"):
-        return f"must be empty when type = {kind}"
-    if kind == "cifs" and not re.fullmatch(r"//[^/\s]+/\S.*", share):
-        return "expected //server/share for type = cifs"
-    if kind == "nfs" and not re.fullmatch(r"[^:/\s]+:/\S*", share):
-        return "expected server:/export/path for type = nfs"
-    return None
-
-
-CHECKS = (
-    Check(
-        ("camera", "lores"),
-        (("camera", "resolution"),),
-        lambda lo, hi: (
-            None
-            if lo[0] <= hi[0] and lo[1] <= hi[1]
-            else f"must not be larger than resolution = {hi[0]}x{hi[1]} in either direction"
-        ),
-    ),
-    Check(
-        ("camera", "max_clip"),
-        (("camera", "pre_record"),),
-        lambda clip, pre: (
-            None if clip > pre else f"must be more than pre_record = {v.number_text(pre)}"
-        ),
-    ),
-    Check(("storage", "share"), (("storage", "type"),), _share_shape),
-    Check(
-        ("system", "wifi_country"),
-        (("system", "wifi_ssid"),),
-        lambda country, ssid: "needed when wifi_ssid is set" if ssid and not country else None,
-    ),
-    Check(("peers", "secret"), (("peers", "enabled"),), _secret_problem),
-    Check(
-        ("master", "password_hash"),
-        (("master", "enabled"),),
-        lambda pw, on: "needed when enabled = true" if on and not pw else None,
-    ),
-)

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from smartcam.camera.client import ControlClient
-from smartcam.errors import ControlError, SmartcamError
+from smartcam.control.client import ControlClient
+from smartcam.errors import CameraUnavailable, ControlError
 
 log = logging.getLogger(__name__)
 LEVEL_HISTORY = 600  # seconds of the motion level kept for the page's graph
@@ -26,12 +26,6 @@ RETRY_MAX = 2.0
 STATUS_TTL = 0.5  # seconds a fetched status answers for: many viewers, one camera round trip
 
 Listener = Callable[[dict[str, Any]], None]
-
-
-class CameraUnavailable(SmartcamError):
-    """The camera process is not answering on its control socket (starting or restarting)."""
-
-    exit_status = 69  # EX_UNAVAILABLE
 
 
 class CameraLink:

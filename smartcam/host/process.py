@@ -12,14 +12,21 @@ import logging
 import signal
 import threading
 import time
-import urllib.request
 from typing import Any, Protocol
 
+import waitress
+
 from smartcam import __version__
-from smartcam.camera.sdnotify import Notifier
+from smartcam.apiclient import CameraApi
 from smartcam.config import Config, default, load
-from smartcam.errors import ConfigError
+from smartcam.coop.worker import Cooperation
+from smartcam.errors import ConfigError, SmartcamError
 from smartcam.host.camlink import CameraLink
+from smartcam.host.web import make_app
+from smartcam.sdnotify import Notifier
+from smartcam.storage.retention import Retention
+from smartcam.storage.uploader import Uploader
+from smartcam.timing import Timing
 
 log = logging.getLogger("smartcam.host")
 SELF_CHECK_SECONDS = 5.0
@@ -35,19 +42,15 @@ class Worker(Protocol):
 class Host:
     """What the web app sees of the host: config, camera link, uploader, retention, peers."""
 
-    def __init__(self, cfg: Config, config_error: str | None = None):
-        from smartcam.host.peers import Cooperation
-        from smartcam.host.retention import Retention
-        from smartcam.host.uploader import Uploader
-
+    def __init__(self, cfg: Config, config_error: str | None = None, timing: Timing | None = None):
         self.cfg = cfg
         self.config_error = config_error  # shown as a banner until the file is fixed
         self.version = __version__
         self.started = time.time()
         self.link = CameraLink(cfg.camera.control_socket)
-        self.uploader = Uploader(cfg)
-        self.retention = Retention(cfg)
-        self.cooperation = Cooperation(self)  # peers, discovery and group triggers
+        self.uploader = Uploader(cfg, timing)
+        self.retention = Retention(cfg, timing)
+        self.cooperation = Cooperation(cfg, self.link, timing=timing)  # peers, group triggers
         self.stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -65,10 +68,6 @@ class Host:
 
 def serve(host: Host, notifier: Notifier | None = None) -> None:
     """Run every part until host.stop is set (SIGTERM, SIGINT)."""
-    import waitress
-
-    from smartcam.host.web import make_app
-
     notifier = notifier or Notifier()
     listen = host.cfg.web.listen
     server = waitress.create_server(
@@ -85,14 +84,15 @@ def serve(host: Host, notifier: Notifier | None = None) -> None:
         # dropped or deleted on their say-so. Clips wait in the spool until the file is fixed.
         host.start_worker("uploader", host.uploader)
         host.start_worker("retention", host.retention)
-        host.start_worker("peers", host.cooperation)
+        host.start_worker("cooperation", host.cooperation)
     web.start()
-    url = f"http://{listen.host}:{server.effective_port}/api/v1/health"  # type: ignore[attr-defined]
-    notifier.ready(f"serving http://{listen.host}:{server.effective_port}")  # type: ignore[attr-defined]
-    log.info("serving %s", url.removesuffix("/api/v1/health"))
+    url = f"http://{listen.host}:{server.effective_port}"  # type: ignore[attr-defined]
+    notifier.ready(f"serving {url}")
+    log.info("serving %s", url)
+    api = CameraApi(url, timeout=SELF_CHECK_SECONDS)
     try:
         while not host.stop.wait(SELF_CHECK_SECONDS / 2):
-            if _healthy(host, url):
+            if _healthy(host, api):
                 notifier.watchdog()
     finally:
         notifier.stopping()
@@ -101,14 +101,14 @@ def serve(host: Host, notifier: Notifier | None = None) -> None:
         notifier.close()
 
 
-def _healthy(host: Host, url: str) -> bool:
+def _healthy(host: Host, api: CameraApi) -> bool:
     if time.monotonic() - host.link.alive > STALE_SECONDS:
         log.error("the camera link's loop is stuck")
         return False
     try:
-        with urllib.request.urlopen(url, timeout=SELF_CHECK_SECONDS) as response:
-            return response.status == 200
-    except OSError as err:
+        api.health()
+        return True
+    except SmartcamError as err:
         log.error("the web server does not answer its health check: %s", err)
         return False
 

@@ -19,9 +19,8 @@ from typing import Any
 
 from bottle import Bottle, HTTPError, HTTPResponse, request, response, static_file
 
-from smartcam.errors import ControlError
+from smartcam.errors import CameraUnavailable, ControlError
 from smartcam.host.api import error_reply, make_api
-from smartcam.host.camlink import CameraUnavailable
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from smartcam.camera.detector import MotionDetector, MotionSettings
-from tests import footage
+from tests import vtest
 
 SIZES = ((320, 240), (640, 480))
 FRAMES = 400  # of vtest's 795: enough for steady figures, short enough for ~30 s in all
@@ -30,9 +30,9 @@ DIFF_THRESHOLD = 10  # the detector's default min_diff
 
 
 def ours(frames: np.ndarray) -> None:
-    detector = MotionDetector(MotionSettings(), frames.shape[2], frames.shape[1], footage.FPS)
+    detector = MotionDetector(MotionSettings(), frames.shape[2], frames.shape[1], vtest.FPS)
     for i, frame in enumerate(frames):
-        detector.update(frame, i / footage.FPS)
+        detector.update(frame, i / vtest.FPS)
 
 
 def mog2(frames: np.ndarray) -> None:
@@ -98,6 +98,6 @@ def run() -> dict[str, object]:
         "target_ours/mog2_320x240": 0.2,
     }
     for width, height in SIZES:
-        frames = np.ascontiguousarray(footage.frames(width, height)[:FRAMES])
+        frames = np.ascontiguousarray(vtest.frames(width, height)[:FRAMES])
         report[f"{width}x{height}"] = measure(frames)
     return report

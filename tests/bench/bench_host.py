@@ -18,7 +18,6 @@ Everything it started is stopped, also on error.
 from __future__ import annotations
 
 import http.client
-import json
 import os
 import re
 import shutil
@@ -35,6 +34,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any
 
+from smartcam.apiclient import CameraApi
+from smartcam.errors import SmartcamError
 from tests.host.nginx import Nginx, free_port
 
 NAME = "bench"
@@ -116,11 +117,6 @@ def family(pid: int) -> list[int]:
     return [pid, *map(int, children)]
 
 
-def get_json(url: str, timeout: float = 5) -> Any:
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        return json.load(response)
-
-
 def wait_for(what: str, check: Any, processes: list[Process]) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while True:
@@ -129,7 +125,7 @@ def wait_for(what: str, check: Any, processes: list[Process]) -> None:
         try:
             if check():
                 return
-        except OSError:
+        except (OSError, SmartcamError):  # not up yet, or the camera not yet linked (503)
             pass
         if time.monotonic() > deadline:
             raise RuntimeError(f"{what} not within {START_TIMEOUT} s")
@@ -310,11 +306,10 @@ class Appliance:
         self.host = Process([*smartcam, "host", "--config", str(conf)], directory / "host.log")
         stack.callback(self.host.stop)
         self.direct = f"http://127.0.0.1:{web_port}"
-        wait_for("the host's camera link",
-                 lambda: get_json(self.direct + "/api/v1/health")["camera_connected"],
+        api = CameraApi(self.direct, timeout=5)
+        wait_for("the host's camera link", lambda: api.health()["camera_connected"],
                  [self.camera, self.host])
-        wait_for("the camera's status", lambda: get_json(self.direct + "/api/v1/status"),
-                 [self.camera, self.host])
+        wait_for("the camera's status", api.status, [self.camera, self.host])
         static = directory / "static"
         static.mkdir()
         with urllib.request.urlopen(self.direct + "/api/v1/status") as response:

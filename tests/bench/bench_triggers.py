@@ -1,7 +1,7 @@
 """Group trigger latency: from the origin's motion decision to each peer's recording start.
 
 The real path, on loopback: a stand-in for the origin's camera (a real control socket,
-`smartcam.camera.control.ControlServer`) emits `motion_start`; the origin's real `Cooperation`
+`smartcam.control.server.ControlServer`) emits `motion_start`; the origin's real `Cooperation`
 worker hears it through a real `CameraLink`, asks that camera for its clip's incident, signs a
 trigger and fans it out over HTTP to 5 peers; each peer is a `Receiver` behind the standard
 library's HTTP server (`tests.net.TriggerServer`: the host's web app answers the same call), which
@@ -21,14 +21,14 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
-from smartcam.camera.control import ControlServer
 from smartcam.config import from_text
+from smartcam.control.server import ControlServer
+from smartcam.coop.receiver import Receiver
+from smartcam.coop.sender import MotionLease
+from smartcam.coop.worker import Cooperation
 from smartcam.host.camlink import CameraLink
-from smartcam.host.peers import Cooperation
-from smartcam.host.triggers import MotionLease, Receiver
 from tests.camera.camproc import CameraProcess
 from tests.net import TriggerServer
 
@@ -44,8 +44,9 @@ group = bench
 post_record = 0.2
 control_socket = {dir}/origin.sock
 [storage]
+# a NAS never mounted: discovery notes stay out of the measurement
 nas = {dir}/nas
-type = local
+type = mount
 [peers]
 enabled = true
 secret = {secret}
@@ -161,8 +162,7 @@ def measure(root: Path) -> dict[str, Any]:
         origin_cam = OriginCamera(root / "origin.sock")
         origin_link = CameraLink(cfg.camera.control_socket).start()
         links.append(origin_link)
-        host = SimpleNamespace(cfg=cfg, link=origin_link)
-        coop = Cooperation(host, nas_ready=lambda: False)
+        coop = Cooperation(cfg, origin_link)
         coop.lease = MotionLease("origin", "bench", cfg.camera.post_record, coop._send,
                                  coop._incident, margin=LEASE_MARGIN)
         worker = threading.Thread(target=coop.run, args=(stop,), name="cooperation")

@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from smartcam.config import from_text
-from smartcam.host.retention import Retention
-from smartcam.host.uploader import Uploader
-from tests.host.nasfs import publish, record_clip
+from smartcam.storage.retention import Retention
+from smartcam.storage.uploader import Uploader
+from tests.storage.nasfs import publish, record_clip
 
 CLIPS = 50
 ROUNDS = 3

@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-from smartcam.camera.client import ControlClient
+from smartcam.control.client import ControlClient
 
 BASE_CONF = """\
 [camera]

@@ -15,7 +15,7 @@ from smartcam.camera.luma import to_lores
 from smartcam.camera.mask import rasterise
 from smartcam.camera.regions import regions
 from smartcam.errors import ConfigError
-from tests import footage
+from tests import vtest as footage
 
 W, H = footage.LORES
 FPS = footage.FPS

@@ -8,8 +8,8 @@ from smartcam.camera.filesource import FileSource
 from smartcam.camera.frames import SourceInfo
 from smartcam.errors import SourceError
 from tests.camera.camproc import CameraProcess
-from tests.clips import ffprobe
-from tests.footage import footage_path
+from tests.clipcheck import ffprobe
+from tests.vtest import footage_path
 
 INFO = SourceInfo(640, 480, 30, 320, 240)  # vtest.avi is 10 fps: the file's rate wins
 

@@ -17,7 +17,7 @@ from smartcam.camera.process import Camera
 from smartcam.config import from_text
 from tests.camera.camproc import CameraProcess
 from tests.camera.conftest import FAKES
-from tests.clips import ffprobe, published
+from tests.clipcheck import ffprobe, published
 
 pytestmark = pytest.mark.timeout(120)
 

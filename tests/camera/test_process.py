@@ -11,7 +11,7 @@ import pytest
 
 from smartcam.errors import ControlError
 from tests.camera.camproc import CameraProcess
-from tests.clips import ffprobe, published
+from tests.clipcheck import ffprobe, published
 
 
 @pytest.fixture
@@ -195,7 +195,7 @@ def test_a_stall_exits_75_after_watchdog_pings_stop(tmp_path, monkeypatch):
 
 
 def test_a_muted_connection_gets_replies_but_no_events(camera):
-    from smartcam.camera.client import ControlClient
+    from smartcam.control.client import ControlClient
 
     cam = camera()
     with ControlClient(cam.socket, keep_events=False) as quiet:

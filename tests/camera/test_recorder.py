@@ -8,7 +8,7 @@ from smartcam.camera.frames import SourceInfo
 from smartcam.camera.recorder import Finisher, Recorder, RecordSettings, Trigger
 from smartcam.camera.spool import Spool
 from smartcam.camera.synthetic import SyntheticSource
-from tests.clips import ffprobe, published
+from tests.clipcheck import ffprobe, published
 
 FPS = 30
 INFO = SourceInfo(640, 480, FPS, 320, 240)

@@ -1,4 +1,4 @@
-"""`smartcam motion-scan` as a user runs it: a real process over real footage."""
+"""`smartcam motion-scan` as a user runs it: a real process over real vtest."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests import footage
+from tests import vtest
 
 
 def scan(*args: str) -> subprocess.CompletedProcess[str]:
@@ -20,7 +20,7 @@ def scan(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_scan_prints_a_json_line_per_frame_and_a_summary() -> None:
-    done = scan(str(footage.footage_path()))
+    done = scan(str(vtest.footage_path()))
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     *frames, summary = lines
@@ -28,7 +28,7 @@ def test_scan_prints_a_json_line_per_frame_and_a_summary() -> None:
     for index, frame in enumerate(frames):
         assert set(frame) == {"index", "t", "score", "motion", "boxes"}
         assert frame["index"] == index
-        assert abs(frame["t"] - index / footage.FPS) < 1e-6
+        assert abs(frame["t"] - index / vtest.FPS) < 1e-6
         assert isinstance(frame["score"], float) and 0 <= frame["score"] <= 100
         assert frame["score"] == round(frame["score"], 3)
         assert isinstance(frame["motion"], bool)
@@ -39,7 +39,7 @@ def test_scan_prints_a_json_line_per_frame_and_a_summary() -> None:
     assert sum(frame["motion"] for frame in frames) >= 0.9 * len(frames)
 
     assert summary["summary"] is True
-    assert summary["frames"] == 795 and summary["fps"] == footage.FPS
+    assert summary["frames"] == 795 and summary["fps"] == vtest.FPS
     assert summary["events"], "people walk through the whole clip"
     for event in summary["events"]:
         assert set(event) == {"start", "end", "start_t", "end_t", "peak"}

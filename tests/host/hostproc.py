@@ -20,7 +20,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from smartcam.camera.client import ControlClient
+from smartcam.control.client import ControlClient
 
 CONF = """\
 # smartcam.conf for tests: one camera and its host on this machine.

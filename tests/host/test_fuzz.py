@@ -2,7 +2,7 @@
 with a real camera process behind it: no answer may be a 5xx, and every answer must match the
 document. Examples are bounded so the whole run stays well under a minute.
 
-The schema is loaded from smartcam.host.openapi at import (schemathesis' lazy fixture loader
+The schema is loaded from smartcam.host.api.openapi at import (schemathesis' lazy fixture loader
 does not work with pytest 9); the app fixture checks that the app serves that same document.
 """
 
@@ -24,8 +24,8 @@ from werkzeug.test import Client
 
 from smartcam import __version__
 from smartcam.config import load
-from smartcam.host.api import EDITABLE
-from smartcam.host.openapi import document
+from smartcam.host.api.openapi import document
+from smartcam.host.api.settings import EDITABLE
 from smartcam.host.process import Host
 from smartcam.host.web import make_app
 from tests.camera.camproc import CameraProcess

@@ -27,8 +27,8 @@ from typing import Any
 
 import pytest
 
-from smartcam.camera.client import ControlClient
-from smartcam.host.triggers import HEADER, TriggerMessage, sign
+from smartcam.control.client import ControlClient
+from smartcam.coop.wire import HEADER, TriggerMessage, sign
 from tests.net import netns
 
 pytestmark = pytest.mark.slow

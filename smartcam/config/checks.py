@@ -1,0 +1,74 @@
+"""Rules across settings: each is reported on one key, with what is wrong and what is allowed."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from smartcam.config import values as v
+from smartcam.config.schema import MIN_SECRET
+
+
+@dataclass(frozen=True)
+class Check:
+    """A rule across settings, reported on `key` (its line, or else the first of `uses` set)."""
+
+    key: tuple[str, str]
+    uses: tuple[tuple[str, str], ...]
+    test: Callable[..., str | None]  # given the values of key and uses; returns what is wrong
+
+
+def _secret_problem(secret: str, enabled: bool) -> str | None:
+    if not enabled or len(secret) >= MIN_SECRET:
+        return None
+    what = f"too short ({len(secret)} characters)" if secret else "needed when enabled = true"
+    return (
+        f"{what}: the same random text of at least {MIN_SECRET} characters on every camera of "
+        "the group, for example the output of: openssl rand -hex 16 "
+        "(or set enabled = false to record alone)"
+    )
+
+
+def _share_shape(share: str, kind: str) -> str | None:
+    if not share:
+        return None
+    if kind in ("local", "mount"):
+        return f"must be empty when type = {kind}"
+    if kind == "cifs" and not re.fullmatch(r"//[^/\s]+/\S.*", share):
+        return "expected //server/share for type = cifs"
+    if kind == "nfs" and not re.fullmatch(r"[^:/\s]+:/\S*", share):
+        return "expected server:/export/path for type = nfs"
+    return None
+
+
+CHECKS = (
+    Check(
+        ("camera", "lores"),
+        (("camera", "resolution"),),
+        lambda lo, hi: (
+            None
+            if lo[0] <= hi[0] and lo[1] <= hi[1]
+            else f"must not be larger than resolution = {hi[0]}x{hi[1]} in either direction"
+        ),
+    ),
+    Check(
+        ("camera", "max_clip"),
+        (("camera", "pre_record"),),
+        lambda clip, pre: (
+            None if clip > pre else f"must be more than pre_record = {v.number_text(pre)}"
+        ),
+    ),
+    Check(("storage", "share"), (("storage", "type"),), _share_shape),
+    Check(
+        ("system", "wifi_country"),
+        (("system", "wifi_ssid"),),
+        lambda country, ssid: "needed when wifi_ssid is set" if ssid and not country else None,
+    ),
+    Check(("peers", "secret"), (("peers", "enabled"),), _secret_problem),
+    Check(
+        ("master", "password_hash"),
+        (("master", "enabled"),),
+        lambda pw, on: "needed when enabled = true" if on and not pw else None,
+    ),
+)

@@ -1,0 +1,1 @@
+"""`smartcam demo`: a simulated fleet on this machine, and the real footage it plays."""

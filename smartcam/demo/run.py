@@ -1,0 +1,174 @@
+"""`smartcam demo`: a simulated fleet on this machine, everything under ./demo/.
+
+Two cameras, each a real camera process and a real host process, as on two Pis:
+  yard    a synthetic scene: someone walks by every 20 s, light changes in between
+  plaza   real footage (Debian's opencv-doc vtest.avi: pedestrians), looped
+Their pages are on http://127.0.0.1:8081 and :8082, and a local folder stands in for the NAS.
+They are one group: when one sees motion, both record, and their clips share an incident id.
+Each clip is printed as it lands.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from smartcam.config import load
+from smartcam.control.client import ControlClient
+from smartcam.demo.footage import FootageError, footage_path
+
+CONF = """\
+# smartcam demo camera {name}: written by `smartcam demo`; edit, then run the demo again.
+[camera]
+name = {name}
+group = demo
+source = {source}
+resolution = {resolution}
+fps = {fps}
+bitrate = 2M
+pre_record = 3
+post_record = 4
+max_clip = 60
+control_socket = {dir}/run/control.sock
+live_path = {dir}/run/live.jpg
+
+[storage]
+spool = {dir}/spool
+nas = {nas}
+type = local
+retention_days = 7
+
+[web]
+listen = 127.0.0.1:{port}
+{motion}
+[peers]
+# One group: motion in either camera makes both record, each with its own pre-roll.
+enabled = true
+secret = {secret}
+port = {port}
+# mDNS stays on loopback (multicast is switched on for lo when the demo may); the static
+# peers find each other even where it is not.
+interfaces = 127.0.0.1
+static = {peers}
+"""
+
+
+DEMO_SECRET = "demo-only-secret-0123456789"  # a real group gets its own: openssl rand -hex 16
+
+
+@dataclass(frozen=True)
+class DemoCamera:
+    name: str
+    source: str
+    resolution: str
+    fps: int
+    port: int
+    motion: str = ""  # a [motion] section of its own, if any
+
+
+def cameras() -> list[DemoCamera]:
+    yard = DemoCamera("yard", "synthetic:walkers", "1280x720", 15, 8081)
+    try:
+        # The plaza is never empty: only its busiest moments count, or it would keep the
+        # whole group recording all the time.
+        busy = "\n[motion]\nmin_area = 4\nmin_frames = 5\n"
+        plaza = DemoCamera("plaza", f"file:{footage_path()}", "768x576", 10, 8082, busy)
+    except FootageError as err:  # not on Debian: a second synthetic camera instead
+        print(f"no real footage ({err}); using a second synthetic scene", file=sys.stderr)
+        plaza = DemoCamera("plaza", "synthetic:walkers", "640x480", 10, 8082)
+    return [yard, plaza]
+
+
+def write_config(directory: Path, camera: DemoCamera, fleet: list[DemoCamera]) -> Path:
+    home = (directory / camera.name).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    conf = home / "smartcam.conf"
+    peers = ", ".join(f"127.0.0.1:{other.port}" for other in fleet if other is not camera)
+    conf.write_text(CONF.format(
+        name=camera.name, source=camera.source, resolution=camera.resolution, fps=camera.fps,
+        dir=home, nas=(directory / "nas").resolve(), port=camera.port, peers=peers,
+        secret=DEMO_SECRET, motion=camera.motion,
+    ))
+    load(conf)  # a mistake in the template fails here, with the file and line
+    return conf
+
+
+def loopback_multicast() -> None:
+    """Let mDNS work on lo (only there: the demo never announces on a real network)."""
+    if os.geteuid() == 0 and shutil.which("ip"):
+        subprocess.run(["ip", "link", "set", "lo", "multicast", "on"], check=False)
+
+
+def print_clips(conf: Path, stop: threading.Event) -> None:
+    """Print each of one camera's clips as it lands (reconnecting if the camera restarts)."""
+    cfg = load(conf)
+    while not stop.is_set():
+        try:
+            with ControlClient.wait(cfg.camera.control_socket, timeout=30) as client:
+                while not stop.is_set():
+                    try:
+                        event = client.next_event("clip_ready", timeout=1)
+                    except TimeoutError:
+                        continue
+                    print_clip(event)
+        except OSError:
+            stop.wait(1)
+
+
+def print_clip(event: dict[str, Any]) -> None:
+    c = event["clip"]
+    why = c["cause"] if c["cause"] != "peer" else f"peer {c['origin']} saw motion"
+    print(
+        f"{c['camera']:>6}  clip {c['video']}\n"
+        f"        {why}, incident {c['incident']}, {c['duration']:.1f} s, {c['frames']} frames, "
+        f"pre-roll {c['pre_record']:.1f} s, peak motion {c['motion_peak']:.1f}%",
+        flush=True,
+    )
+
+
+def run(args: Any) -> int:
+    directory = Path(args.dir)
+    procs: list[subprocess.Popen[bytes]] = []
+    stop = threading.Event()
+    quit_ = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: quit_.set())
+    try:
+        loopback_multicast()
+        fleet = cameras()
+        for camera in fleet:
+            conf = write_config(directory, camera, fleet)
+            log = open(conf.parent / "smartcam.log", "ab")
+            for program in ("camera", "host"):
+                procs.append(subprocess.Popen(
+                    [sys.executable, "-m", "smartcam", program, "--config", str(conf)],
+                    stdout=log, stderr=subprocess.STDOUT,
+                ))
+            threading.Thread(target=print_clips, args=(conf, stop), daemon=True).start()
+            print(f"{camera.name:>6}  http://127.0.0.1:{camera.port}/   ({camera.source})")
+        print(f"NAS folder: {(directory / 'nas').resolve()}; logs: {directory}/*/smartcam.log")
+        print("someone walks by the yard every 20 s; stop with Ctrl-C", flush=True)
+        deadline = time.monotonic() + args.duration if args.duration else None
+        while not quit_.wait(0.5):
+            if deadline and time.monotonic() > deadline:
+                break
+            if any(p.poll() is not None for p in procs):
+                print("a demo process exited; see the logs", file=sys.stderr)
+                return 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        for p in procs:
+            p.terminate()  # each camera finishes its open clip, which is still printed
+        for p in procs:
+            p.wait(timeout=30)
+        stop.set()
+    return 0

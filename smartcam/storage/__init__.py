@@ -1,0 +1,1 @@
+"""Storage: the spool's budget, the verified upload to the NAS, its mount checks, retention."""

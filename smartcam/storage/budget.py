@@ -1,0 +1,182 @@
+"""The spool's budget: recording/ + outbox/ kept under `spool_size` while the NAS does not take
+clips, by dropping the oldest waiting clip (a logged ERROR, counted and shown on the page).
+
+`SpoolKeeper.run` is its own thread, so a hung NAS never stops the spool from being kept: it
+wakes on inotify (a file renamed into or written in outbox/) and every `Timing.budget`
+seconds, and tells the uploader when a clip arrived. The clip the uploader is copying is never
+dropped (`uploading()`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from smartcam.clips.names import PUBLISH_ORDER, split_file, utc
+from smartcam.storage.inotify import DirWatch
+from smartcam.timing import Timing
+
+log = logging.getLogger(__name__)
+RECENT = 20  # dropped clips remembered for the page
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """The files of one clip in the outbox."""
+
+    stem: str
+    complete: bool  # its sidecar is there
+    size: int  # of all its files
+
+
+def waiting_clips(outbox: Path) -> list[Waiting]:
+    """The clips in the outbox, oldest first; files whose names are not a clip's are left out."""
+    sizes: dict[str, int] = {}
+    stamps: dict[str, str] = {}
+    sidecars = set()
+    with os.scandir(outbox) as entries:
+        for entry in entries:
+            found = split_file(entry.name)
+            if found is None:
+                continue
+            clip, suffix = found
+            try:
+                sizes[clip.stem] = sizes.get(clip.stem, 0) + entry.stat().st_size
+            except FileNotFoundError:
+                continue
+            stamps[clip.stem] = clip.stamp
+            if suffix == ".json":
+                sidecars.add(clip.stem)
+    order = sorted(sizes, key=lambda stem: (stamps[stem], stem))
+    return [Waiting(stem, stem in sidecars, sizes[stem]) for stem in order]
+
+
+def dir_bytes(path: Path) -> int:
+    total = 0
+    with os.scandir(path) as entries:
+        for entry in entries:
+            try:
+                if entry.is_file(follow_symlinks=False):
+                    total += entry.stat(follow_symlinks=False).st_size
+            except FileNotFoundError:
+                pass
+    return total
+
+
+def remove_clip(folder: Path, stem: str, into: Path | None = None) -> None:
+    """Remove (or move `into`) a clip's files, the sidecar last: until then it is whole."""
+    for suffix in PUBLISH_ORDER:
+        path = folder / f"{stem}{suffix}"
+        try:
+            if into is None:
+                path.unlink()
+            else:
+                os.replace(path, into / path.name)
+        except FileNotFoundError:
+            pass
+
+
+class SpoolKeeper:
+    def __init__(self, spool: Path, budget: int, on_arrival: Callable[[], None],
+                 timing: Timing | None = None):
+        self.recording, self.outbox = spool / "recording", spool / "outbox"
+        self.budget = budget
+        self.timing = timing or Timing()
+        self._on_arrival = on_arrival
+        self._lock = threading.Lock()  # drops vs. the clip being uploaded; never over NAS I/O
+        self._busy: str | None = None
+        self._stats: dict[str, Any] = {
+            "backlog_clips": 0, "backlog_bytes": 0, "spool_used_bytes": 0, "dropped": 0,
+            "dropped_recent": deque(maxlen=RECENT), "last_error": None,
+        }
+
+    def health(self) -> dict[str, Any]:
+        with self._lock:
+            stats = dict(self._stats)
+        return {**stats, "dropped_recent": list(stats["dropped_recent"]),
+                "spool_budget_bytes": self.budget}
+
+    @contextmanager
+    def uploading(self, stem: str) -> Iterator[bool]:
+        """Keep a clip from being dropped while it is copied; yields whether it is still there."""
+        with self._lock:
+            present = (self.outbox / f"{stem}.json").exists()
+            self._busy = stem if present else None
+        try:
+            yield present
+        finally:
+            with self._lock:
+                self._busy = None
+
+    def run(self, stop: threading.Event) -> None:
+        t = self.timing
+        watch: DirWatch | None = None
+        budget_at = watch_at = 0.0
+        try:
+            while not stop.is_set():
+                if watch is None and time.monotonic() >= watch_at:
+                    watch, watch_at = self._watch(), time.monotonic() + t.rescan
+                arrived: list[str] = []
+                if watch:
+                    arrived = watch.wait(t.tick)
+                else:
+                    stop.wait(t.tick)
+                if any(n == "" or n.endswith(".json") for n in arrived):
+                    self._on_arrival()
+                if arrived or time.monotonic() >= budget_at:
+                    budget_at = time.monotonic() + t.budget
+                    try:
+                        self.keep_budget()
+                    except Exception:  # never let the budget's guard die
+                        log.exception("could not check the spool's size")
+        finally:
+            if watch:
+                watch.close()
+
+    def _watch(self) -> DirWatch | None:
+        try:
+            for folder in (self.recording, self.outbox):
+                folder.mkdir(parents=True, exist_ok=True)
+            return DirWatch(self.outbox)
+        except OSError as err:
+            with self._lock:
+                self._stats["last_error"] = f"cannot use the spool {self.outbox.parent}: {err}"
+            log.error("cannot use the spool %s (trying again): %s", self.outbox.parent, err)
+            return None
+
+    def keep_budget(self) -> None:
+        """Drop the oldest waiting clips while recording/ + outbox/ exceed spool_size."""
+        with self._lock:
+            try:
+                clips = waiting_clips(self.outbox)
+                used = dir_bytes(self.recording) + dir_bytes(self.outbox)
+            except FileNotFoundError:
+                return
+            kept = []
+            for clip in clips:
+                if used <= self.budget or not clip.complete or clip.stem == self._busy:
+                    kept.append(clip)
+                    continue
+                self._drop(clip, used)
+                used -= clip.size
+            backlog = [c for c in kept if c.complete]
+            self._stats.update(backlog_clips=len(backlog),
+                               backlog_bytes=sum(c.size for c in backlog), spool_used_bytes=used)
+
+    def _drop(self, clip: Waiting, used: int) -> None:
+        reason = (f"the spool is full ({used >> 20} MiB used of {self.budget >> 20} MiB)"
+                  " while the NAS does not take clips")
+        remove_clip(self.outbox, clip.stem)
+        log.error("DROPPED clip %s (%d bytes), never uploaded: %s", clip.stem, clip.size, reason)
+        self._stats["dropped"] += 1
+        self._stats["dropped_recent"].append(
+            {"clip": clip.stem, "time": utc(time.time()), "bytes": clip.size, "reason": reason})
+

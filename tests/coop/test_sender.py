@@ -1,0 +1,234 @@
+"""Group triggers as they leave: the origin's motion lease and the concurrent fan-out."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+
+from smartcam.coop.receiver import Receiver
+from smartcam.coop.sender import Fanout, MotionLease, http_post
+from smartcam.coop.table import Peer
+from smartcam.coop.wire import HEADER, TriggerMessage, sign
+from tests.coop.triggers import SECRET, FakeLink
+from tests.net import TriggerServer
+from tests.waiting import NOW, Clock
+
+
+class Sent(list):
+    def __call__(self, msg: TriggerMessage) -> int:
+        self.append(msg)
+        return 3  # three peers
+
+
+def lease(clock: Clock, incidents: list[str | None] | None = None, post: float = 10.0):
+    sent = Sent()
+    queue = list(incidents or ["c0ffee000001"])
+
+    def incident_of():
+        return queue.pop(0) if len(queue) > 1 else queue[0]
+
+    return MotionLease("cam-a", "yard", post, sent, incident_of, clock, margin=2.0), sent
+
+
+def test_motion_start_sends_one_trigger_with_our_clips_incident():
+    clock = Clock()
+    origin, sent = lease(clock)
+    assert origin.on_event({"event": "motion_start", "score": 3.0})
+    origin.step()
+    assert len(sent) == 1
+    msg = sent[0]
+    assert (msg.incident, msg.origin, msg.group) == ("c0ffee000001", "cam-a", "yard")
+    assert msg.sent_at == NOW and msg.until == NOW + 10 + 2
+    assert origin.messages == 3 and origin.episodes == 1
+
+
+def test_the_lease_is_refreshed_every_half_post_record_while_motion_lasts():
+    clock = Clock()
+    origin, sent = lease(clock)  # post_record 10: refresh every 5 s, until = now + 12
+    origin.on_event({"event": "motion_start"})
+    origin.step()
+    times = []
+    for _ in range(120):  # 12 s of motion, stepped every 0.1 s, with level events
+        clock.advance(0.1)
+        if round(clock() - NOW, 1) % 1 == 0:
+            origin.on_event({"event": "level", "score": 2.0, "motion": True})
+        origin.step()
+        times = [round(m.sent_at - NOW, 1) for m in sent]
+    assert times == pytest.approx([0.0, 5.0, 10.0], abs=0.25)  # at the first step past due
+    assert all(m.until - m.sent_at == pytest.approx(12) for m in sent)
+    assert {m.incident for m in sent} == {"c0ffee000001"}
+    assert len({m.nonce for m in sent}) == 3
+    assert origin.episodes == 1
+
+
+def test_motion_end_sends_a_last_refresh_only_when_the_lease_would_not_cover_our_post_roll():
+    clock = Clock()
+    origin, sent = lease(clock)
+    origin.on_event({"event": "motion_start"})
+    origin.step()
+    clock.advance(0.5)
+    origin.on_event({"event": "motion_end"})
+    origin.step()
+    assert len(sent) == 1  # sent 0.5 s ago: until = end + 11.5, covers the 10 s post-roll
+    origin.on_event({"event": "motion_start"})
+    origin.step()
+    clock.advance(4)
+    origin.on_event({"event": "motion_end"})
+    origin.step()
+    assert len(sent) == 2  # 4 s since the last: until would be end + 8 < end + 10
+    assert sent[-1].until == clock() + 12
+    clock.advance(30)
+    assert origin.step() == float("inf") and len(sent) == 2  # quiet: nothing more
+
+
+def test_motion_back_within_the_same_clip_keeps_the_incident_and_sends_nothing_new():
+    clock = Clock()
+    origin, sent = lease(clock, ["c0ffee000001"])
+    origin.on_event({"event": "motion_start"})
+    origin.step()
+    clock.advance(1)
+    origin.on_event({"event": "motion_end"})
+    origin.step()
+    clock.advance(1)
+    origin.on_event({"event": "motion_start"})
+    origin.step()
+    assert len(sent) == 1 and origin.episodes == 1
+
+
+def test_a_new_clip_is_a_new_episode_with_its_own_incident():
+    clock = Clock()
+    origin, sent = lease(clock, ["c0ffee000001", "c0ffee000002"])
+    origin.on_event({"event": "motion_start"})
+    origin.step()
+    origin.on_event({"event": "motion_end"})
+    origin.step()
+    clock.advance(60)
+    origin.on_event({"event": "motion_start"})
+    origin.step()
+    assert [m.incident for m in sent] == ["c0ffee000001", "c0ffee000002"]
+    assert origin.episodes == 2
+
+
+def test_without_an_answer_from_our_camera_the_episode_gets_an_incident_of_its_own():
+    clock = Clock()
+    origin, sent = lease(clock, [None])
+    origin.on_event({"event": "level", "score": 4.0, "motion": True})  # no motion_start seen
+    origin.step()
+    clock.advance(5)
+    origin.step()
+    assert len(sent) == 2 and sent[0].incident == sent[1].incident
+    assert len(sent[0].incident) == 12
+
+
+def test_level_events_that_agree_wake_nobody():
+    origin, _ = lease(Clock())
+    assert not origin.on_event({"event": "level", "score": 0.1, "motion": False})
+    assert origin.on_event({"event": "motion_start"})
+    assert not origin.on_event({"event": "level", "score": 3, "motion": True})
+    assert not origin.on_event({"event": "heartbeat", "status": {}})
+
+
+def test_short_post_record_still_refreshes_before_the_lease_runs_out():
+    clock = Clock()
+    origin, sent = lease(clock, post=0.0)
+    origin.on_event({"event": "motion_start"})
+    origin.step()
+    for _ in range(50):
+        clock.advance(0.1)
+        origin.step()
+    assert all(b.sent_at < a.until - 0.5 for a, b in zip(sent, sent[1:], strict=False))
+    assert len(sent) in (5, 6)  # every MIN_REFRESH = 1 s (at the first step past it), 2 s long
+
+
+# -- the fan-out -------------------------------------------------------------------------------
+
+
+def peer(name: str, port: int = 9, address: str = "127.0.0.1") -> Peer:
+    return Peer(name, "yard", (address,), port, "/api/v1", "", "", {"mdns": NOW})
+
+
+def test_one_slow_peer_delays_neither_the_others_nor_the_origin():
+    release = threading.Event()
+    delivered: dict[str, list[float]] = {}
+    start = time.monotonic()
+
+    def post(p, body, headers, timeout):
+        if p.name == "slow":
+            release.wait(5)
+        delivered.setdefault(p.name, []).append(time.monotonic() - start)
+        return 200
+
+    fanout = Fanout(SECRET, post=post)
+    try:
+        clock = Clock()
+        origin = MotionLease("cam-a", "yard", 10, lambda m: fanout.send(
+            m, [peer("slow"), peer("b"), peer("c"), peer("d")]), lambda: "c0ffee000001", clock)
+        origin.on_event({"event": "motion_start"})
+        t0 = time.monotonic()
+        origin.step()
+        assert time.monotonic() - t0 < 0.05  # the origin's path never waits for a peer
+        deadline = time.monotonic() + 2
+        while len(delivered) < 3 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert sorted(delivered) == ["b", "c", "d"]
+        assert max(t for ts in delivered.values() for t in ts) < 0.5
+        clock.advance(5)  # two refreshes while "slow" still hangs: it gets only the newest
+        origin.step()
+        clock.advance(5)
+        origin.step()
+        release.set()
+        deadline = time.monotonic() + 2
+        while fanout.delivered < 11 and time.monotonic() < deadline:
+            time.sleep(0.005)
+    finally:
+        fanout.close()
+    assert [len(delivered[n]) for n in ("b", "c", "d", "slow")] == [3, 3, 3, 2]
+    assert fanout.sent == 12 and fanout.delivered == 11
+
+
+def test_real_http_fanout_with_a_peer_that_never_answers():
+    links = [FakeLink() for _ in range(3)]
+    receivers = [Receiver(f"cam-{i}", "yard", SECRET, link) for i, link in enumerate(links)]
+    hang = socket.socket()
+    hang.bind(("127.0.0.1", 0))
+    hang.listen(8)  # accepts connections, never answers
+    fanout = Fanout(SECRET, timeout=1.0, post=http_post)
+    try:
+        with TriggerServer(receivers[0]) as s0, TriggerServer(receivers[1]) as s1, \
+                TriggerServer(receivers[2]) as s2:
+            targets = [peer("hang", hang.getsockname()[1])] + [
+                peer(f"cam-{i}", s.port) for i, s in enumerate((s0, s1, s2))
+            ]
+            msg = TriggerMessage("c0ffee000001", "cam-a", "yard", time.time() + 12, time.time(),
+                                 "0" * 32)
+            t0 = time.monotonic()
+            assert fanout.send(msg, targets) == 4
+            while any(not link.requests for link in links) and time.monotonic() - t0 < 3:
+                time.sleep(0.002)
+            elapsed = time.monotonic() - t0
+            assert elapsed < 0.5, f"the fast peers waited {elapsed:.3f} s"
+            assert all(link.requests[0][1]["origin"] == "cam-a" for link in links)
+            deadline = time.monotonic() + 3
+            while "hang" not in fanout.failing() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert "hang" in fanout.failing()
+    finally:
+        fanout.close()
+        hang.close()
+    assert fanout.delivered == 3
+
+
+def test_a_dead_address_falls_back_to_the_next_one():
+    link = FakeLink()
+    with TriggerServer(Receiver("cam-b", "yard", SECRET, link)) as server:
+        # the server listens on 127.0.0.1 only: 127.0.0.2 refuses on its port
+        target = Peer("cam-b", "yard", ("127.0.0.2", "127.0.0.1"), server.port, "/api/v1", "",
+                      "", {})
+        msg = TriggerMessage("c0ffee000001", "cam-a", "yard", time.time() + 12, time.time(),
+                             "1" * 32)
+        body = msg.encode()
+        assert http_post(target, body, {HEADER: sign(body, SECRET)}, 2.0) == 200
+    assert link.requests

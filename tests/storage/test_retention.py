@@ -1,0 +1,167 @@
+"""Retention: oldest first, by age and by free space, in this camera's folder only."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from smartcam.clips.names import STEM
+from smartcam.config import from_text
+from smartcam.storage import retention as retmod
+from smartcam.storage.retention import Retention
+from smartcam.timing import Timing
+
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+SIZE = 1000  # bytes per video
+
+
+def cfg(tmp_path, days=7, min_free=0, type="local", nas=None):
+    nas = nas or tmp_path / "nas"
+    return from_text(f"[camera]\nname = cam-a\n[storage]\nnas = {nas}\ntype = {type}\n"
+                     f"retention_days = {days}\nmin_free = {min_free}\n"
+                     f"spool = {tmp_path}/spool\n")
+
+
+def put_clip(camera_dir: Path, when: datetime, event="0123abcd", camera="cam-a") -> str:
+    day = camera_dir / f"{when:%Y-%m-%d}"
+    day.mkdir(parents=True, exist_ok=True)
+    stem = f"{camera}_{when:%Y%m%dT%H%M%SZ}_{event}"
+    (day / f"{stem}.mp4").write_bytes(b"v" * SIZE)
+    (day / f"{stem}.jpg").write_bytes(b"j" * 10)
+    (day / f"{stem}.json").write_text("{}")
+    return stem
+
+
+def stems(camera_dir: Path) -> list[str]:
+    names = {p.name.rsplit(".", 1)[0] for p in camera_dir.glob("*/cam-a_*")
+             if p.parent.name not in ("misc", "2026-13-45") and p.suffix != ".txt"}
+    return sorted(n for n in names if STEM.match(n))
+
+
+@pytest.fixture
+def yard(tmp_path):
+    """Two clips a day for 10 days up to NOW, plus things retention must leave alone."""
+    cam = tmp_path / "nas" / "cam-a"
+    made = sorted(put_clip(cam, NOW - timedelta(days=d, hours=h))
+                  for d in range(10) for h in (1, 7))
+    (cam / "discovery.txt").write_text("name=cam-a\n")
+    old_day = cam / f"{NOW - timedelta(days=9):%Y-%m-%d}"
+    (old_day / "notes.txt").write_text("mine")
+    (old_day / "cam-a_2020.mp4").write_text("not a clip name")
+    (old_day / ".hidden").write_text("not ours")
+    (old_day / f"{made[0]}.txt").write_text("a clip's name, not a clip's suffix")
+    (cam / "misc").mkdir()
+    (cam / "misc" / "cam-a_20200101T000000Z_0123abcd.mp4").write_text("not in a day folder")
+    (cam / "2026-13-45").mkdir()  # looks like a date, is not one
+    (cam / "2026-13-45" / "cam-a_20200101T000000Z_0123abcd.mp4").write_text("x")
+    other = tmp_path / "nas" / "cam-b"
+    put_clip(other, NOW - timedelta(days=400), camera="cam-b")
+    return cam, made
+
+
+def test_clips_older_than_retention_days_go_sidecar_first(tmp_path, yard, monkeypatch):
+    cam, made = yard
+    unlinked = []
+    real_unlink = os.unlink
+    monkeypatch.setattr(retmod.os, "unlink",
+                        lambda name, *a, **k: (unlinked.append(name), real_unlink(name, *a, **k)))
+    result = Retention(cfg(tmp_path, days=3)).run_once(NOW.timestamp())
+    # Kept: everything younger than 3 days (clips at -1h, -7h, -1d-1h, ... -2d-7h; -3d-1h goes)
+    assert stems(cam) == made[-6:]
+    assert result["scanned"] == 20 and result["deleted"] == 14
+    assert result["freed_bytes"] == 14 * (SIZE + 10 + 2) and result["error"] is None
+    assert [n.rsplit(".", 1)[1] for n in unlinked[:3]] == ["json", "mp4", "jpg"]
+    assert result["deleted_for_space"] == 0 and result["seconds"] >= 0
+    # Day folders emptied are gone; the one with someone's notes stays with them.
+    days = sorted(p.name for p in cam.iterdir())
+    assert days == sorted(["discovery.txt", "misc", "2026-13-45",
+                           f"{NOW - timedelta(days=9):%Y-%m-%d}"]
+                          + [f"{NOW - timedelta(days=d):%Y-%m-%d}" for d in range(3)])
+    old_day = cam / f"{NOW - timedelta(days=9):%Y-%m-%d}"
+    assert sorted(p.name for p in old_day.iterdir()) == [".hidden", "cam-a_2020.mp4",
+                                                         f"{made[0]}.txt", "notes.txt"]
+    assert (cam / "misc" / "cam-a_20200101T000000Z_0123abcd.mp4").exists()
+    assert (cam / "2026-13-45" / "cam-a_20200101T000000Z_0123abcd.mp4").exists()
+    assert len(list((tmp_path / "nas" / "cam-b").glob("*/*"))) == 3
+    assert (cam / "discovery.txt").exists()
+
+
+def test_zero_days_keeps_everything(tmp_path, yard):
+    cam, made = yard
+    result = Retention(cfg(tmp_path, days=0)).run_once(NOW.timestamp())
+    assert stems(cam) == made and result["deleted"] == 0
+
+
+def test_the_free_space_floor_deletes_the_oldest_first(tmp_path, yard, monkeypatch):
+    cam, made = yard
+    total = 40 * SIZE
+
+    def fake_free_space(fd):  # a NAS as big as 40 videos, filled by what is left in it
+        used = sum(p.stat().st_size for p in (tmp_path / "nas").rglob("*") if p.is_file())
+        return total - used, total
+
+    monkeypatch.setattr(retmod, "free_space", fake_free_space)
+    free_before = fake_free_space(None)[0]
+    result = Retention(cfg(tmp_path, days=0, min_free=70)).run_once(NOW.timestamp())
+    free_after = fake_free_space(None)[0]
+    assert free_before < 0.7 * total <= free_after
+    kept = stems(cam)
+    assert kept == made[len(made) - len(kept):]  # the newest survive
+    assert result["deleted"] == result["deleted_for_space"] == len(made) - len(kept) > 0
+    assert free_after - 0.7 * total < SIZE + 12  # not one clip more than needed
+    assert result["free_percent"] == round(100 * free_after / total, 2)
+    assert len(list((tmp_path / "nas" / "cam-b").glob("*/*"))) == 3
+
+
+def test_old_part_files_of_ours_are_removed_fresh_ones_kept(tmp_path):
+    cam = tmp_path / "nas" / "cam-a"
+    stem = put_clip(cam, NOW - timedelta(hours=1))
+    day = cam / f"{NOW - timedelta(hours=1):%Y-%m-%d}"
+    old, fresh, foreign = (day / f".{stem}.mp4.part", day / f".{stem}.json.part",
+                           day / ".something.part")
+    for p in (old, fresh, foreign):
+        p.write_text("partial")
+    os.utime(old, (NOW.timestamp() - 2 * 86400,) * 2)
+    os.utime(fresh, (NOW.timestamp() - 60,) * 2)
+    os.utime(foreign, (NOW.timestamp() - 9 * 86400,) * 2)
+    result = Retention(cfg(tmp_path)).run_once(NOW.timestamp())
+    assert result["parts_removed"] == 1
+    assert not old.exists() and fresh.exists() and foreign.exists()
+
+
+def test_nothing_is_trimmed_when_the_nas_is_not_mounted(tmp_path, yard):
+    cam, made = yard
+    result = Retention(cfg(tmp_path, days=1, type="mount")).run_once(NOW.timestamp())
+    assert "not mounted" in result["error"] and result["deleted"] == 0
+    assert stems(cam) == made
+
+
+def test_it_runs_soon_after_start_and_stops(tmp_path, yard):
+    cam, _ = yard
+    retention = Retention(cfg(tmp_path, days=1), replace(Timing(), retention_first=0.05))
+    stop = threading.Event()
+    thread = threading.Thread(target=retention.run, args=(stop,))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while retention.last is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert retention.last["scanned"] == 20 and retention.last["deleted"] > 0
+    assert time.monotonic() - retention.alive < 5
+
+
+def test_no_folder_yet_is_nothing_to_do_not_an_error(tmp_path):
+    result = Retention(cfg(tmp_path)).run_once(NOW.timestamp())
+    assert result["error"] is None and result["scanned"] == 0
+    assert not (tmp_path / "nas" / "cam-a").exists()
