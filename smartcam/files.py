@@ -30,6 +30,25 @@ def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
     fsync_dir(path.parent)
 
 
+def write_if_changed(path: Path, text: str, mode: int) -> bool:
+    """write_atomic(), making missing folders, unless the file already holds exactly `text`
+    with permission bits `mode`; True if it was written. Unchanged files are not touched, so
+    a program that applies the same settings at every boot writes nothing the second time."""
+    if holds(path, text, mode):
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, text.encode(), mode)
+    return True
+
+
+def holds(path: Path, text: str, mode: int) -> bool:
+    """Whether the file exists with exactly this text and these permission bits."""
+    try:
+        return path.read_text() == text and (path.stat().st_mode & 0o777) == mode
+    except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+        return False
+
+
 def fsync_dir(path: Path) -> None:
     """Make the renames in a folder durable (where the filesystem lets a folder be fsynced)."""
     try:
