@@ -6,6 +6,7 @@ import argparse
 import importlib
 import logging
 import sys
+from pathlib import Path
 
 from smartcam import __version__
 from smartcam.errors import SmartcamError
@@ -17,6 +18,21 @@ COMMANDS = {
     "motion-scan": ("smartcam.camera.scan", "run the motion detector over a recorded video"),
     "config": ("smartcam.config.check", "check smartcam.conf and print the effective settings"),
     "demo": ("smartcam.demo.run", "run simulated cameras with their spool under ./demo/"),
+    "system": (
+        "smartcam.system.bootconfig",
+        "apply smartcam.conf's [system] settings and NAS to this machine (the boot service)",
+    ),
+}
+# `smartcam system ACTION`: the boot service's programs (roles smartcam_bootconfig, smartcam_nas)
+SYSTEM_ACTIONS = {
+    "apply": (
+        "smartcam.system.bootconfig",
+        "validate smartcam.conf, then apply [system] and mount the NAS, or report why not",
+    ),
+    "check-mount-settings": (
+        "smartcam.system.automount",
+        "check how the NAS is to be mounted (/etc/smartcam/nas-mount.json, from Ansible)",
+    ),
 }
 CONFIG_HELP = "smartcam.conf to read (default: $SMARTCAM_CONF, /boot/firmware/smartcam.conf)"
 
@@ -33,6 +49,24 @@ def add_arguments(name: str, p: argparse.ArgumentParser) -> None:
     elif name == "demo":
         p.add_argument("--duration", type=float, help="stop after this many seconds")
         p.add_argument("--dir", default="demo", help="where the demo keeps its files")
+    elif name == "system":
+        actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+        for action, (module, help_text) in SYSTEM_ACTIONS.items():
+            a = actions.add_parser(action, help=help_text, description=help_text)
+            a.set_defaults(module=module)
+            if action == "apply":
+                a.add_argument("--config", help=CONFIG_HELP)
+                a.add_argument(
+                    "--root", default="/", type=Path, help="apply to a tree, not this machine"
+                )
+                a.add_argument(
+                    "--ssh-user", default="", help="whose authorized_keys (default: uid 1000)"
+                )
+                a.add_argument(
+                    "--dry-run", action="store_true", help="say what would change, change nothing"
+                )
+            elif action == "check-mount-settings":
+                a.add_argument("file", help="the mount settings (JSON) to check")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,7 +1,7 @@
 """Writing a file so that a crash or power cut leaves either the old one or the new one whole.
 
 The one atomic writer of the package: config write-back, the spool, footage, live.jpg, the NAS
-discovery notes and the boot-time programs all go through it.
+discovery notes and the boot-time programs (smartcam/system/) all go through it.
 """
 
 from __future__ import annotations
@@ -34,6 +34,25 @@ def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+def write_if_changed(path: Path, text: str, mode: int) -> bool:
+    """write_atomic(), making missing folders, unless the file already holds exactly `text`
+    with permission bits `mode`; True if it was written. Unchanged files are not touched, so
+    a program that applies the same settings at every boot writes nothing the second time."""
+    if holds(path, text, mode):
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, text.encode(), mode)
+    return True
+
+
+def holds(path: Path, text: str, mode: int) -> bool:
+    """Whether the file exists with exactly this text and these permission bits."""
+    try:
+        return path.read_text() == text and (path.stat().st_mode & 0o777) == mode
+    except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+        return False
 
 
 def write_atomic_at(folder: int, name: str, data: bytes, mode: int = 0o644) -> None:

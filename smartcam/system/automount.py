@@ -2,18 +2,20 @@
 
 The units and the credentials go to /run (RAM): nothing about the NAS, least of all its
 password, is written to the SD card, and a reboot starts from the file again. Called by the
-boot service (apply_config.py) with the parsed [storage] settings; the mount's behaviour
-(timeouts, options) comes from /etc/smartcam/nas-mount.json, which Ansible writes.
+boot service (`smartcam system apply`, bootconfig.py) with the parsed [storage] settings; the
+mount's behaviour (timeouts, options) comes from /etc/smartcam/nas-mount.json, which Ansible
+writes.
 
     <path>.automount   mounts on first access; unmounts after the idle timeout
     <path>.mount       What=, Type=, Options= (nofail, _netdev, credentials=...), TimeoutSec=
     /run/smartcam/nas-credentials   username= and password= for cifs (mode 0600, root)
 
-Usage (what the role's `validate:` runs):  nas_mount.py check-settings FILE
+    smartcam system check-mount-settings FILE    (what the role's `validate:` runs)
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -22,6 +24,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from smartcam.files import write_if_changed
 
 SETTINGS_FILE = "/etc/smartcam/nas-mount.json"
 UNIT_DIR = "/run/systemd/system"
@@ -179,25 +183,6 @@ def credentials_text(nas: Nas) -> str:
     return f"username={nas.username}\npassword={nas.password}\n"
 
 
-def write_if_changed(path: Path, text: str, mode: int) -> bool:
-    """Write text atomically with mode unless the file already holds exactly that."""
-    try:
-        if path.read_text() == text and (path.stat().st_mode & 0o777) == mode:
-            return False
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        os.write(fd, text.encode())
-        os.fchmod(fd, mode)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    return True
-
-
 def remove_if_present(path: Path) -> bool:
     try:
         path.unlink()
@@ -255,17 +240,11 @@ def _is_ours(path: Path) -> bool:
         return False
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) == 2 and argv[0] == "check-settings":
-        try:
-            load_settings(argv[1])
-        except SettingsError as err:
-            print(err, file=sys.stderr)
-            return 1
-        return 0
-    print(__doc__, file=sys.stderr)
-    return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+def run(args: argparse.Namespace) -> int:
+    """`smartcam system check-mount-settings FILE`: 0 if nas-mount.json is good, else 1 and why."""
+    try:
+        load_settings(args.file)
+    except SettingsError as err:
+        print(err, file=sys.stderr)
+        return 1
+    return 0

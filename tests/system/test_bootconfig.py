@@ -1,33 +1,18 @@
-"""The boot service's program (smartcam_bootconfig) and the NAS unit maker (smartcam_nas), run
-against a directory tree standing in for the machine, with systemctl recorded, not run."""
+"""`smartcam system apply` (the boot service, smartcam.system.bootconfig) with the NAS unit maker
+(smartcam.system.automount), run through the CLI as the unit runs it, against a directory tree
+standing in for the machine, with the commands it runs recorded, not run."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import shutil
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROLES = Path(__file__).resolve().parents[2] / "roles"
-LIB = "files/usr/local/lib/smartcam"
-
-
-def load(role: str, name: str):
-    path = ROLES / role / LIB / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-nas_mount = load("smartcam_nas", "nas_mount")
-apply_config = load("smartcam_bootconfig", "apply_config")
+from smartcam import cli
+from smartcam.system import bootconfig
+from smartcam.system.machine import Machine
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGvXZ9m3nZC0+q6hTOx0XjVz3u2c4TvXyRsXc0jQkq1m me@laptop"
 GOOD = f"""[camera]
@@ -75,19 +60,12 @@ def machine(tmp_path: Path) -> Path:
 
 
 def run(root: Path, text: str, calls: list) -> int:
+    """`smartcam system apply` on the tree, as the unit runs it; its commands go to `calls`."""
     conf = root / "boot/firmware/smartcam.conf"
     conf.write_text(text)
-    original = apply_config.Machine.run
-
-    def record(self, *argv):
-        calls.append(argv)
-        return 0
-
-    apply_config.Machine.run = record
-    try:
-        return apply_config.main(["--config", str(conf), "--root", str(root)])
-    finally:
-        apply_config.Machine.run = original
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Machine, "run", lambda self, *argv: calls.append(argv) or 0)
+        return cli.main(["system", "apply", "--config", str(conf), "--root", str(root)])
 
 
 def snapshot(root: Path) -> dict[str, float]:
@@ -138,7 +116,7 @@ def test_a_bad_file_changes_nothing_and_says_why_where_the_user_looks(machine: P
     bad = GOOD.replace("hostname = frontdoor", "hostname = -bad-").replace(
         "[camera]", "[camera]\nfps = fast"
     )
-    assert run(machine, bad, []) == apply_config.EX_CONFIG
+    assert run(machine, bad, []) == bootconfig.EX_CONFIG
     boot_error = (machine / "boot/firmware/smartcam-error.txt").read_text()
     assert "[system] hostname" in boot_error and "[camera] fps" in boot_error
     assert (machine / "run/smartcam/config-error.txt").read_text() == boot_error
@@ -182,24 +160,3 @@ def test_removing_the_nas_removes_its_units_and_credentials(machine: Path) -> No
     run(machine, GOOD.replace("share = //nas.local/cams", "share ="), calls)
     assert not list((machine / "run/systemd/system").glob("*mount"))
     assert ("systemctl", "stop", "mnt-nas.automount") in calls
-
-
-def test_mount_settings_are_checked_before_they_land(tmp_path: Path) -> None:
-    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
-    good.write_text('{"mount_timeout": 5, "nfs_options": "soft,timeo=50"}')
-    bad.write_text('{"mount_timeout": -1, "nfs_option": "x"}')
-    assert nas_mount.main(["check-settings", str(good)]) == 0
-    assert nas_mount.main(["check-settings", str(bad)]) == 1
-
-
-@pytest.mark.parametrize("path", ["/mnt/nas", "/srv/my nas", "/mnt/cam-1/clips", "/mnt/ünï"])
-def test_unit_names_escape_paths_as_systemd_does(path: str) -> None:
-    if shutil.which("systemd-escape") is None:
-        pytest.skip("systemd-escape is not installed")
-    want = subprocess.run(
-        ["systemd-escape", "--path", "--suffix=mount", path],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    assert nas_mount.unit_name(path, "mount") == want

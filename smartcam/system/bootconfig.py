@@ -1,4 +1,4 @@
-"""Apply smartcam.conf to this machine at every boot: [system] and the NAS mount.
+"""`smartcam system apply`: apply smartcam.conf to this machine at every boot, [system] and the NAS.
 
 Run by smartcam-bootconfig.service once /boot/firmware is mounted, before the network and the
 smartcam processes start. It validates the file with the same schema as `smartcam config
@@ -13,11 +13,11 @@ nothing to the card:
     wifi_*               a NetworkManager connection (or wpa_supplicant.conf), the regulatory domain
     ssh_authorized_keys  a marked block in the admin user's ~/.ssh/authorized_keys
     syslog_host          /run/smartcam/rsyslog/remote.conf, and rsyslog (re)started
-    [storage] NAS        runtime automount units and credentials in /run (nas_mount.py)
+    [storage] NAS        runtime automount units and credentials in /run (automount.py)
 
 Empty [system] settings leave the system as it is.
 
-    apply_config.py [--config FILE] [--root DIR] [--ssh-user USER] [--dry-run]
+    smartcam system apply [--config FILE] [--root DIR] [--ssh-user USER] [--dry-run]
 """
 
 from __future__ import annotations
@@ -26,15 +26,16 @@ import argparse
 import os
 import pwd
 import re
-import shutil
-import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # nas_mount.py beside us
+from smartcam.config import load
+from smartcam.config.parse import HINT, find
+from smartcam.errors import ConfigError
+from smartcam.system import automount
+from smartcam.system.machine import Machine
 
 EX_CONFIG = 78
 ERROR_NAME = "smartcam-error.txt"
@@ -43,72 +44,6 @@ DO_NOT_EDIT = "DO NOT EDIT: edit /boot/firmware/smartcam.conf"
 KEYS_BEGIN = f"# BEGIN smartcam.conf ssh_authorized_keys ({DO_NOT_EDIT})"
 KEYS_END = "# END smartcam.conf ssh_authorized_keys"
 WIFI_ID = "smartcam-wifi"
-
-
-@dataclass
-class Machine:
-    """The machine being changed: files under `root`, commands through `run`."""
-
-    root: Path = Path("/")
-    dry_run: bool = False
-    run_command: Callable[[Sequence[str]], int] | None = None
-    changes: list[str] = field(default_factory=list)
-
-    def path(self, absolute: str) -> Path:
-        """A path of the machine, under root (the config file's own folder is given as is)."""
-        if absolute.startswith("!"):
-            return Path(absolute[1:])
-        return self.root / absolute.lstrip("/")
-
-    def run(self, *argv: str) -> int:
-        if self.dry_run:
-            print("would run:", " ".join(argv))
-            return 0
-        if self.run_command is not None:
-            return self.run_command(argv)
-        if shutil.which(argv[0]) is None:
-            return 127
-        return subprocess.run(list(argv), check=False).returncode
-
-    def changed(self, what: str) -> None:
-        self.changes.append(what)
-        print(("would change: " if self.dry_run else "changed: ") + what, flush=True)
-
-    def write(self, absolute: str, text: str, mode: int = 0o644) -> bool:
-        """Write a file (atomically) unless it already holds exactly this; True if written."""
-        path = self.path(absolute)
-        try:
-            if path.read_text() == text and (path.stat().st_mode & 0o777) == mode:
-                return False
-        except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
-            pass
-        if self.dry_run:
-            return True
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.smartcam-tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        try:
-            os.write(fd, text.encode())
-            os.fchmod(fd, mode)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-        return True
-
-    def remove(self, absolute: str) -> bool:
-        path = self.path(absolute)
-        if not path.exists() and not path.is_symlink():
-            return False
-        if not self.dry_run:
-            path.unlink()
-        return True
-
-    def read(self, absolute: str) -> str:
-        try:
-            return self.path(absolute).read_text()
-        except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
-            return ""
 
 
 # --- the steps --------------------------------------------------------------------------------
@@ -268,19 +203,12 @@ def apply_syslog(m: Machine, host: object | None) -> None:
 
 
 def apply_nas(m: Machine, storage: dict[str, object]) -> None:
-    try:
-        import nas_mount
-    except ImportError:
-        print(
-            "NAS: nas_mount.py is not installed (role smartcam_nas); not mounting", file=sys.stderr
-        )
-        return
-    settings = nas_mount.load_settings(m.path(nas_mount.SETTINGS_FILE))
-    nas = nas_mount.Nas.from_storage(storage)
+    settings = automount.load_settings(m.path(automount.SETTINGS_FILE))
+    nas = automount.Nas.from_storage(storage)
     if m.dry_run:
         print("would mount:", nas)
         return
-    nas_mount.apply(
+    automount.apply(
         nas, settings, root=m.root, systemctl=lambda *a: m.run("systemctl", *a), log=m.changed
     )
 
@@ -312,19 +240,11 @@ def clear_errors(m: Machine, config: Path | None) -> None:
             pass
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--config", help="smartcam.conf (default: $SMARTCAM_CONF, the boot partition)")
-    p.add_argument("--root", default="/", type=Path, help="apply to a tree, not this machine")
-    p.add_argument("--ssh-user", default="", help="whose authorized_keys (default: uid 1000)")
-    p.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
-    args = p.parse_args(argv)
-
-    from smartcam.config import load
-    from smartcam.config.parse import HINT, find
-    from smartcam.errors import ConfigError
-
-    m = Machine(root=args.root, dry_run=args.dry_run)
+def run(args: argparse.Namespace) -> int:
+    """Validate smartcam.conf and apply it: 0, or 78 with the problems reported and nothing
+    applied. `args`: config (None: $SMARTCAM_CONF, the boot partition), root, ssh_user,
+    dry_run (see smartcam/cli.py)."""
+    m = Machine(root=Path(args.root), dry_run=args.dry_run)
     config = Path(args.config) if args.config else find()
     try:
         cfg = load(config)
@@ -349,7 +269,3 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(m.changes)} change(s)" + (f": {'; '.join(m.changes)}" if m.changes else "")
     )
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
