@@ -13,9 +13,11 @@ import shutil
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
+from smartcam.host.web import STATIC
 from tests.host.hostproc import HostProcess
 from tests.host.nginx import NGINX, Nginx
 from tests.waiting import wait_for
@@ -91,6 +93,63 @@ def shoot(driver, name: str, full: bool = True) -> Path:
     driver.save_screenshot(str(path))
     driver.set_window_size(size["width"], size["height"])
     return path
+
+
+# What each of the page's modules does as soon as it runs; empty when all of it happened.
+# (A module that fails to load stops the whole import graph, so nothing at all would run.)
+FEATURES_MISSING = """
+const missing = [];
+const has = (what, ok) => { if (!ok) missing.push(what); };
+const byId = (id) => document.getElementById(id);
+const sized = (c) => c.width === Math.round(c.clientWidth * devicePixelRatio);  // not 300x150
+const drawn = (id) => {
+  const c = byId(id);
+  return c.getContext("2d").getImageData(0, 0, c.width, c.height).data.some((v) => v !== 0);
+};
+const asked = performance.getEntriesByType("resource").map((e) => new URL(e.name).pathname);
+// (the live stream never ends, so it never gets an entry here: its picture is checked below)
+for (const path of ["/api/v1/health", "/api/v1/status", "/api/v1/events", "/api/v1/settings",
+                    "/snapshot.jpg"]) {
+  has(`a request for ${path}`, asked.includes(path));
+}
+has("the state pill (status.js)", byId("state").className !== "pill unknown");
+has("the health card (health.js)", byId("health").textContent.includes("running"));
+has("the motion graph (levels.js)", drawn("levels"));
+has("the live picture (live.js)", byId("live").naturalWidth > 0);
+has("the settings form (settings.js)", document.querySelectorAll("#motion-fields .field").length);
+has("the mask's text field (settings.js)", byId("set-motion-mask") !== null);
+has("the snapshot to draw on (mask.js)", byId("mask-image").naturalWidth > 0);
+has("the mask canvas at its size (mask.js)", sized(byId("mask-canvas")));
+return missing;
+"""
+
+
+def test_every_module_of_the_page_loads_and_runs(site, browser):
+    """The page is split into ES modules (static/*.js, app.js imports the rest): each one is
+    fetched with a JavaScript type (else Chromium refuses it), none is left out of the import
+    graph, and what each does when it runs is there."""
+    url, _ = site
+    browser.get(url + "/")
+    try:
+        wait_for(lambda: not browser.execute_script(FEATURES_MISSING),
+                 what="every part of the page to start")
+    except AssertionError:
+        missing = browser.execute_script(FEATURES_MISSING)
+        console = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        raise AssertionError(f"the page did not start: no {missing}; console: {console}") from None
+    loaded = browser.execute_script(
+        "return performance.getEntriesByType('resource')"
+        ".map((e) => [e.name, e.responseStatus])")
+    scripts = {urlsplit(name).path: status for name, status in loaded
+               if urlsplit(name).path.endswith(".js")}
+    modules = {f"/static/{p.name}" for p in STATIC.glob("*.js")}
+    assert modules == set(scripts), "every module, and only these, is loaded"
+    assert all(status in (200, 304, None) for status in scripts.values()), scripts
+    for path in modules:
+        with urllib.request.urlopen(url + path, timeout=10) as answer:
+            assert "javascript" in answer.headers["Content-Type"], (path, answer.headers)
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
 
 
 def test_the_page_shows_live_video_records_and_plays_a_clip(site, browser):

@@ -3,6 +3,8 @@ the page."""
 
 from __future__ import annotations
 
+from smartcam.host.web import STATIC
+
 # -- live view --------------------------------------------------------------------------------
 
 
@@ -57,10 +59,13 @@ def test_closed_streams_free_their_viewer_slot(world):
 def test_the_page_and_its_files(world):
     r = world.client.request("GET", "/")
     assert r.status == 200 and r.headers["Content-Type"].startswith("text/html")
-    assert b'src="/static/app.js"' in r.body
-    for name, kind in (("app.js", "javascript"), ("style.css", "text/css")):
+    assert b'<script type="module" src="/static/app.js">' in r.body
+    # app.js imports the other modules; a browser runs a module only with a JavaScript type
+    files = [("style.css", "text/css")] + [(p.name, "javascript") for p in STATIC.glob("*.js")]
+    assert len(files) > 2
+    for name, kind in files:
         r = world.client.request("GET", f"/static/{name}")
-        assert r.status == 200 and kind in r.headers["Content-Type"]
+        assert r.status == 200 and kind in r.headers["Content-Type"], (name, r.headers)
     status, doc = world.client.json("GET", "/api/v1/openapi.json")
     assert status == 200 and doc["openapi"].startswith("3.0")
     r = world.client.request("HEAD", "/api/v1/health")
