@@ -104,7 +104,8 @@ class ControlServer:
         except BlockingIOError:
             return
         sock.setblocking(False)
-        self._clients[sock] = _Client(sock)
+        with self._lock:  # broadcast() walks the clients from the camera's frame loop
+            self._clients[sock] = _Client(sock)
         self._selector.register(sock, selectors.EVENT_READ, "client")
 
     def _drain_wake(self) -> None:

@@ -35,7 +35,8 @@ from zeroconf import (
     Zeroconf,
 )
 
-from smartcam.coop.table import PeerTable, Sighting
+from smartcam.clips.names import NAME
+from smartcam.coop.table import API, API_PATH, PeerTable, Sighting
 
 log = logging.getLogger(__name__)
 SERVICE = "_smartcam._tcp.local."
@@ -79,11 +80,16 @@ def sighting_of(info: ServiceInfo, now: float) -> Sighting | None:
         if isinstance(key, bytes) and isinstance(value, bytes):
             props[key.decode(errors="replace")] = value.decode(errors="replace")
     addresses = tuple(info.parsed_addresses(IPVersion.V4Only))
-    if not props.get("name") or not addresses or not info.port:
+    name, group, api = props.get("name", ""), props.get("group", ""), props.get("api") or API
+    if not addresses or not info.port:
         return None
-    return Sighting("mdns", props["name"], props.get("group", ""), addresses, int(info.port),
-                    props.get("api") or "/api/v1", (info.server or "").rstrip("."),
-                    props.get("ver", ""), now)
+    # Anything on the LAN can announce anything: a name, group or API path that is not one
+    # would end up in URLs, log lines and pages.
+    if not (NAME.fullmatch(name) and NAME.fullmatch(group) and API_PATH.fullmatch(api)):
+        log.debug("ignoring an announcement that is not a camera's: %r", props)
+        return None
+    return Sighting("mdns", name, group, addresses, int(info.port), api,
+                    (info.server or "").rstrip("."), props.get("ver", "")[:32], now)
 
 
 class Mdns:

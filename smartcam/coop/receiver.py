@@ -81,6 +81,7 @@ class Receiver:
         self.nonces = NonceCache()
         self.accepted = 0
         self.rejected: dict[int, int] = {}  # status -> count
+        self.offsets: dict[str, float] = {}  # origin -> how far its clock is ahead of ours, s
         self._lock = threading.Lock()  # waitress serves requests on many threads
 
     def handle_trigger(
@@ -126,12 +127,15 @@ class Receiver:
             if not self.limiter.allow(message.origin, now):
                 raise Rejected(429, f"too many triggers from {message.origin}")
             self.nonces.add(message.nonce, now)
-        if message.until <= now:
-            raise Rejected(400, "until is not in the future")
-        if message.until > now + MAX_LEASE:
-            message = TriggerMessage(message.incident, message.origin, message.group,
-                                     now + MAX_LEASE, message.sent_at, message.nonce)
-        return message
+            self.offsets[message.origin] = round(message.sent_at - now, 3)
+        lease = message.until - message.sent_at
+        if lease <= 0:
+            raise Rejected(400, "until is not after sent_at")
+        # The lease counts from now on our own clock: a peer's clock a few seconds off (no NTP
+        # on an isolated camera LAN, no RTC on a Pi) must neither shorten nor refuse it.
+        until = now + min(lease, MAX_LEASE)
+        return TriggerMessage(message.incident, message.origin, message.group, until,
+                              message.sent_at, message.nonce)
 
     def _reject(self, status: int, reason: str, remote: str) -> tuple[int, dict[str, Any]]:
         with self._lock:
@@ -143,4 +147,5 @@ class Receiver:
     def stats(self) -> dict[str, Any]:
         with self._lock:
             return {"accepted": self.accepted,
-                    "rejected": {str(k): v for k, v in sorted(self.rejected.items())}}
+                    "rejected": {str(k): v for k, v in sorted(self.rejected.items())},
+                    "clock_offsets": dict(sorted(self.offsets.items()))}

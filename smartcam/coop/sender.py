@@ -39,7 +39,7 @@ def http_post(peer: Peer, body: bytes, headers: dict[str, str], timeout: float) 
     http.client, not urllib: an http_proxy in the environment must never see a trigger.
     """
     deadline = time.monotonic() + timeout
-    error: OSError | None = None
+    error: Exception | None = None
     for address in peer.addresses:
         left = deadline - time.monotonic()
         if left <= 0:
@@ -51,7 +51,7 @@ def http_post(peer: Peer, body: bytes, headers: dict[str, str], timeout: float) 
             response = conn.getresponse()
             response.read()
             return response.status
-        except OSError as err:
+        except (OSError, http.client.HTTPException) as err:  # a cut or garbled answer too
             error = err
         finally:
             conn.close()
@@ -70,6 +70,7 @@ class Fanout:
         self._waiting: dict[str, tuple[Peer, bytes, dict[str, str]]] = {}
         self.sent = 0
         self.delivered = 0
+        self.failures = 0
         self.failed: dict[str, str] = {}  # peer -> the last failure, until it answers again
 
     def send(self, message: TriggerMessage, peers: Sequence[Peer]) -> int:
@@ -92,15 +93,17 @@ class Fanout:
             try:
                 status = self.post(peer, body, headers, self.timeout)
                 problem = None if status < 300 else f"answered {status}"
-            except OSError as err:
-                problem = str(err) or type(err).__name__
+            except Exception as err:  # whatever a peer answers, the next trigger must still go
+                problem = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
             with self._lock:
                 if problem is None:
                     self.delivered += 1
                     self.failed.pop(peer.name, None)
-                elif self.failed.get(peer.name) != problem:
-                    self.failed[peer.name] = problem
-                    log.warning("trigger to %s failed: %s", peer.name, problem)
+                else:
+                    self.failures += 1
+                    if self.failed.get(peer.name) != problem:
+                        self.failed[peer.name] = problem
+                        log.warning("trigger to %s failed: %s", peer.name, problem)
                 nxt = self._waiting.pop(peer.name, None)
                 if nxt is None:
                     self._busy.discard(peer.name)

@@ -16,6 +16,7 @@ and the master can use it.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 SOURCES = ("mdns", "nas", "static")
 STATIC_PORT = 80  # [peers] static entries without a port: nginx in front of the peer's API
 API = "/api/v1"
+API_PATH = re.compile(r"/[A-Za-z0-9._~/-]{0,64}", re.ASCII)  # what a peer may announce as its API
 
 
 @dataclass(frozen=True)

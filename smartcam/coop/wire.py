@@ -29,7 +29,11 @@ def sign(body: bytes, secret: str) -> str:
 
 
 def signature_ok(body: bytes, header: str | None, secret: str) -> bool:
-    return bool(header) and hmac.compare_digest(sign(body, secret), str(header).strip())
+    """Constant-time; never raises, whatever bytes the header holds (HTTP headers are latin-1)."""
+    if not header:
+        return False
+    given = str(header).strip().encode("latin-1", "replace")
+    return hmac.compare_digest(sign(body, secret).encode(), given)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from smartcam.storage.mount import Nas
 from smartcam.timing import Timing
 
 log = logging.getLogger(__name__)
+CLOCK_WARNING = 5.0  # seconds between two cameras' clocks worth telling the user
 
 
 def announced_port(cfg: Any) -> int:
@@ -153,6 +154,20 @@ class Cooperation:
 
     def _send(self, message: TriggerMessage) -> int:
         return self.fanout.send(message, self.table.targets(self.group))
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(level, what to do) for the page and health: peers triggers do not reach, clocks."""
+        if not self.enabled:
+            return []
+        out = []
+        for peer, why in sorted(self.fanout.failing().items()):
+            out.append(("warning", f"Group triggers do not reach {peer} ({why}): it will not "
+                        "record with this camera. Check that it is on and reachable."))
+        for origin, offset in sorted(self.receiver.stats()["clock_offsets"].items()):
+            if abs(offset) > CLOCK_WARNING:
+                out.append(("warning", f"{origin}'s clock is {offset:+.0f} s off this one's: "
+                            "clip times will not line up. Give both a time source (NTP)."))
+        return out
 
     def as_json(self) -> dict[str, Any]:
         """The body of GET /api/v1/peers: who we are, whom we know, what the triggers did."""

@@ -93,6 +93,8 @@ def _problems(
             if used / budget > 0.8:
                 say("warning", f"The spool is {used / budget:.0%} full; the oldest waiting "
                     "clip is dropped when it is full.")
+    for level, message in host.cooperation.problems():
+        say(level, message)
     if temperature is not None and temperature >= 80:
         say("warning", f"The CPU is hot ({temperature:.0f} °C) and may slow down: "
             "give the Pi some air or a heatsink.")

@@ -124,7 +124,8 @@ def test_each_origin_is_rate_limited_on_its_own(setup):
     clock.advance(1.0)
     assert receiver.handle_trigger(*signed(message(clock, 200)))[0] == 200  # refilled
     assert len(link.requests) == BURST + 2
-    assert receiver.stats() == {"accepted": BURST + 2, "rejected": {"429": 3}}
+    stats = receiver.stats()
+    assert (stats["accepted"], stats["rejected"]) == (BURST + 2, {"429": 3})
 
 
 def test_a_rate_limited_trigger_does_not_use_up_its_nonce(setup):
@@ -135,6 +136,25 @@ def test_a_rate_limited_trigger_does_not_use_up_its_nonce(setup):
     assert receiver.handle_trigger(*late)[0] == 429
     clock.advance(1.0)
     assert receiver.handle_trigger(*late)[0] == 200
+
+
+@pytest.mark.parametrize("ahead", [-20.0, 20.0])
+def test_a_clock_20_s_off_still_records_the_whole_lease_on_our_clock(setup, ahead):
+    clock, link, receiver = setup
+    origin_now = clock() + ahead  # the origin's clock is off by `ahead` seconds
+    msg = message(clock, sent_at=origin_now, until=origin_now + 12)
+    got, reply = receiver.handle_trigger(*signed(msg))
+    assert got == 200, reply
+    assert link.requests[0][1]["until"] == NOW + 12  # 12 s from now, on our clock
+    assert receiver.stats()["clock_offsets"] == {"cam-a": ahead}
+
+
+@pytest.mark.parametrize("header", ["sha256=é" + "0" * 63, "sha256=\udcff", "∞"])
+def test_a_signature_header_that_is_not_ascii_is_a_plain_401(setup, header):
+    clock, link, receiver = setup
+    body, _ = signed(message(clock))
+    got, reply = receiver.handle_trigger(body, {HEADER: header})
+    assert got == 401 and link.requests == []
 
 
 def test_a_far_lease_is_cut_to_the_most_a_trigger_may_ask(setup):
@@ -163,7 +183,7 @@ def test_cooperation_off_answers_404_and_records_nothing():
 
 def test_one_log_line_per_rejection(setup, caplog):
     clock, _, receiver = setup
-    with caplog.at_level("WARNING", logger="smartcam.coop.wire"):
+    with caplog.at_level("WARNING", logger="smartcam.coop.receiver"):
         receiver.handle_trigger(b"{}", {}, remote="192.0.2.9")
     assert len(caplog.records) == 1
     assert "192.0.2.9" in caplog.text and "401" in caplog.text

@@ -14,7 +14,7 @@ from smartcam.coop.table import Peer
 from smartcam.coop.wire import HEADER, TriggerMessage, sign
 from tests.coop.triggers import SECRET, FakeLink
 from tests.net import TriggerServer
-from tests.waiting import NOW, Clock
+from tests.waiting import NOW, Clock, wait_for
 
 
 class Sent(list):
@@ -232,3 +232,72 @@ def test_a_dead_address_falls_back_to_the_next_one():
         body = msg.encode()
         assert http_post(target, body, {HEADER: sign(body, SECRET)}, 2.0) == 200
     assert link.requests
+
+
+class OddPeer:
+    """A peer on one address that first answers with `first`, then like a camera."""
+
+    def __init__(self, first: bytes):
+        self.first, self.served = first, 0
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
+                conn.sendall(self.first if self.served == 0 else ok)
+                self.served += 1
+
+    def close(self) -> None:
+        self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() in the thread
+        self.sock.close()
+        self.thread.join()
+
+
+@pytest.mark.parametrize("first", [
+    b"garbage without a status line\r\n\r\n",  # BadStatusLine
+    b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{}",  # cut short: IncompleteRead
+    b"HTTP/1.1 200 OK\r\n" + b"X: " + b"y" * 70000 + b"\r\n\r\n",  # LineTooLong
+])
+def test_a_garbled_answer_is_a_failure_and_the_next_trigger_still_goes(first):
+    peer_server = OddPeer(first)
+    fanout = Fanout(SECRET, timeout=2.0)
+    peer = Peer("cam-b", "yard", ("127.0.0.1",), peer_server.port, "/api/v1", "", "", {})
+    try:
+        msg = TriggerMessage("aabbccddeeff", "cam-a", "yard", NOW + 12, NOW, "1" * 32)
+        fanout.send(msg, [peer])
+        failing = wait_for(lambda: fanout.failing(), what="the failure to be counted")
+        assert "cam-b" in failing and fanout.failures == 1
+        fanout.send(TriggerMessage("aabbccddeeff", "cam-a", "yard", NOW + 12, NOW, "2" * 32),
+                    [peer])
+        wait_for(lambda: fanout.delivered == 1, what="the next trigger to get through")
+        assert fanout.failing() == {} and peer_server.served == 2
+    finally:
+        fanout.close()
+        peer_server.close()
+
+
+def test_a_bad_api_path_in_an_announcement_is_not_a_peer():
+    from zeroconf import ServiceInfo
+
+    from smartcam.coop.mdns import SERVICE, sighting_of
+
+    def info(**props):
+        return ServiceInfo(SERVICE, f"x.{SERVICE}", addresses=[socket.inet_aton("192.0.2.5")],
+                           port=80, properties=props, server="x.local.")
+
+    assert sighting_of(info(name="cam-b", group="yard", api="/api/v1"), NOW) is not None
+    for bad in ({"api": "/api v1"}, {"api": "http://evil/"}, {"name": "Cam B"},
+                {"group": "../x"}, {"name": ""}):
+        props = {"name": "cam-b", "group": "yard", "api": "/api/v1", **bad}
+        assert sighting_of(info(**props), NOW) is None, bad

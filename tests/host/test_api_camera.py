@@ -68,6 +68,7 @@ def test_health_says_what_to_fix_for_dropped_clips_and_config_problems():
         version="9", started=time.time(), retention=SimpleNamespace(last=None),
         link=SimpleNamespace(connected=False, last_status=None),
         uploader=SimpleNamespace(health=lambda: storage),
+        cooperation=SimpleNamespace(problems=lambda: [("warning", "cam-b's clock is +20 s off")]),
     )
     health = health_module.health(host)
     assert health["ok"] is False
@@ -76,6 +77,14 @@ def test_health_says_what_to_fix_for_dropped_clips_and_config_problems():
     assert "cam_20260101T000000Z_abcdef12" in text and "dropped" in text
     assert "not mounted" in text and "3 clip(s) wait" in text and "90% full" in text
     assert "rejected" not in text  # only the last day's trouble is shown
+    assert "cam-b's clock is +20 s off" in text  # cooperation says what is wrong with it
+
+
+def test_a_signature_header_that_is_not_ascii_is_a_json_4xx_without_a_traceback(world):
+    r = world.client.request("POST", "/api/v1/trigger", body=b'{"group":"test"}',
+                             headers={"X-Smartcam-Signature": "sha256=\u00e9\u00e9"})
+    assert 400 <= r.status < 500 and b"Traceback" not in r.body
+    assert "error" in json.loads(r.body)
 
 
 def test_trigger_is_404_json_while_cooperation_is_off(world):
@@ -93,12 +102,12 @@ def test_trigger_goes_to_the_receiver_with_the_raw_body_and_headers(world):
         return 403, {"error": "group other is not ours (test)"}
 
     receiver = SimpleNamespace(handle_trigger=handle_trigger)
-    world.host.cooperation = SimpleNamespace(receiver=receiver)
+    real, world.host.cooperation = world.host.cooperation, SimpleNamespace(receiver=receiver)
     try:
         r = world.client.request("POST", "/api/v1/trigger", body=b'{"group":"other"}',
                                  headers={"X-Smartcam-Signature": "00ff", "X-Real-IP": "10.0.0.9"})
     finally:
-        del world.host.cooperation
+        world.host.cooperation = real
     assert r.status == 403 and json.loads(r.body) == {"error": "group other is not ours (test)"}
     assert seen == {"body": b'{"group":"other"}', "signature": "00ff", "remote": "10.0.0.9"}
 

@@ -61,6 +61,8 @@ def boundary(callback: Callable[..., Any]) -> Callable[..., Any]:
             return error_reply(503, str(err))
         except ControlError as err:
             return error_reply(409, f"the camera refused: {err}")
+        except UnicodeError:  # bottle decodes headers and query strings as UTF-8
+            return error_reply(400, "the request has text that is not UTF-8")
         except Exception:  # a bug: logged with its traceback, answered without one
             log.exception("%s %s failed", request.method, request.path)
             return error_reply(500, "internal error; the host's log has the details")

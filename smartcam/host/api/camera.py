@@ -8,6 +8,7 @@ from typing import Any
 
 from bottle import Bottle, HTTPResponse, request
 
+from smartcam.coop.wire import HEADER
 from smartcam.errors import CameraUnavailable
 from smartcam.host.api.base import MAX_BODY, fail, json_body, reply
 from smartcam.host.health import health
@@ -53,9 +54,13 @@ def add_camera_routes(api: Bottle, host: Any) -> None:
         coop = host.cooperation
         if request.content_length > MAX_BODY:
             fail(413, f"the body is larger than {MAX_BODY} bytes")
-        remote = request.get_header("X-Real-IP") or request.remote_addr or ""
+        # Headers as the server read them (latin-1): bottle's own view decodes them as UTF-8
+        # and raises on anything else, which a forged signature may well be.
+        environ = request.environ
+        signature = environ.get("HTTP_" + HEADER.upper().replace("-", "_"))
+        remote = environ.get("HTTP_X_REAL_IP") or request.remote_addr or ""
         status, answer = coop.receiver.handle_trigger(
-            request.body.read(MAX_BODY + 1), dict(request.headers), remote)
+            request.body.read(MAX_BODY + 1), {HEADER: signature} if signature else {}, remote)
         return reply(answer, status)
 
     @api.get("/peers")
