@@ -16,13 +16,15 @@ from typing import Any
 
 from smartcam import __version__
 from smartcam.camera.detector import MotionDetector, MotionSettings
+from smartcam.camera.finisher import Finisher, Leftover
 from smartcam.camera.frames import Capture, Source
 from smartcam.camera.live import LiveView
-from smartcam.camera.recorder import Finisher, Recorder, RecordSettings, Trigger
+from smartcam.camera.recorder import Recorder, RecordSettings, Trigger
 from smartcam.camera.source import open_source
 from smartcam.camera.spool import Spool
 from smartcam.camera.stallguard import StallGuard
 from smartcam.clips.names import CAUSES
+from smartcam.clips.spool import headroom
 from smartcam.config import SETTINGS, Config, load_or_exit, setting_problem
 from smartcam.control.server import ControlServer
 from smartcam.errors import ConfigError, ControlError, SettingError
@@ -54,9 +56,12 @@ class Camera:
         self.detector = MotionDetector(
             MotionSettings.from_section(cfg.motion), info.lores_width, info.lores_height, info.fps
         )
-        for card in self.spool.recover():  # what a killed process left, before anything new
+        recovered, waiting = self.spool.recover()  # what a killed process left, first
+        for card in recovered:
             log.warning("recovered an interrupted clip: %s", card["video"])
         self.finisher = Finisher(self.spool, self._clip_ready)
+        for stem in waiting:  # no room to finish them yet: the finisher tries again
+            self.finisher.submit(Leftover(stem))
         self.recorder = Recorder(
             record_settings(cfg),
             info,
@@ -65,6 +70,7 @@ class Camera:
             self.finisher,
             cfg.camera.name,
             cfg.camera.group,
+            headroom(cfg.camera.bitrate),
         )
         self.live = LiveView(cfg.camera.live_path, cfg.camera.live_fps)
         self.live.frame_interval(1.0 / info.fps)

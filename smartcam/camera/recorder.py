@@ -3,22 +3,21 @@
 A clip opens at the newest keyframe at or before (trigger - pre_record), runs until its
 deadline (post_record after the last motion, or a trigger's `until`, whichever is later), and
 is split on the first keyframe past max_clip so consecutive parts join with no frame lost or
-repeated. Finishing a clip (hash, thumbnail, sidecar, publish) happens on the Finisher thread so
-the frame loop never waits for it.
+repeated. A clip is also split early when the spool runs short of room, so the part already
+written can be published and room made (the uploader uploads or drops it). Finishing a clip
+(hash, thumbnail, sidecar, publish) happens on the Finisher thread (camera/finisher.py) so the
+frame loop never waits for it.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 import av
 
 from smartcam.camera.detector import HeatMap, MotionResult
+from smartcam.camera.finisher import ClosedClip, Finisher
 from smartcam.camera.frames import Packet, SourceInfo
 from smartcam.camera.ring import PacketRing
 from smartcam.camera.spool import Spool
@@ -28,6 +27,7 @@ from smartcam.clips.sidecar import ClipMeta, Motion
 
 log = logging.getLogger(__name__)
 WRITE_RETRY_SECONDS = 5.0
+MIN_PART_SECONDS = 2.0  # a clip split for want of room is at least this long
 
 
 @dataclass(frozen=True)
@@ -62,43 +62,6 @@ class _Clip:
     heat: HeatMap = field(default_factory=HeatMap)
 
 
-@dataclass(frozen=True)
-class ClosedClip:
-    """A clip the recorder closed, on its way to the Finisher thread."""
-
-    video: Path
-    meta: ClipMeta
-    start_wall: float
-    motion: Motion
-
-
-class Finisher:
-    """Finishes closed clips one by one on its own thread."""
-
-    def __init__(self, spool: Spool, on_clip: Callable[[dict[str, object]], None]):
-        self._spool = spool
-        self._on_clip = on_clip
-        self._jobs: queue.Queue[ClosedClip | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="finisher", daemon=True)
-        self._thread.start()
-
-    def submit(self, clip: ClosedClip) -> None:
-        self._jobs.put(clip)
-
-    def _run(self) -> None:
-        while (clip := self._jobs.get()) is not None:
-            try:
-                self._on_clip(
-                    self._spool.finish(clip.video, clip.meta, clip.start_wall, clip.motion))
-            except Exception:  # a clip we cannot finish stays in recording/ for recover()
-                log.exception("could not finish %s", clip.video)
-
-    def close(self) -> None:
-        """Finish everything submitted, then stop."""
-        self._jobs.put(None)
-        self._thread.join()
-
-
 class Recorder:
     def __init__(
         self,
@@ -109,6 +72,7 @@ class Recorder:
         finisher: Finisher,
         camera: str,
         group: str,
+        headroom: int = 0,  # bytes the spool keeps free (clips.spool.headroom); 0: no check
     ):
         self.settings = settings
         self.ring = PacketRing(settings.pre_record)
@@ -118,6 +82,7 @@ class Recorder:
         self._finisher = finisher
         self._camera = camera
         self._group = group
+        self._headroom = headroom
         self._clip: _Clip | None = None
         self._blocked_until = float("-inf")  # after a failed write, no new clip until then
         self.write_error = ""  # the last spool write failure, for status
@@ -202,7 +167,7 @@ class Recorder:
             return
         if packet.t >= clip.deadline:
             self.stop()
-        elif packet.keyframe and packet.t - clip.writer.first_t >= self.settings.max_clip:
+        elif packet.keyframe and self._split_now(packet.t - clip.writer.first_t):
             self.stop()
             meta = replace(
                 clip.meta,
@@ -215,6 +180,19 @@ class Recorder:
             self._begin(self._clip, packet)
         else:
             clip.writer.write(packet)
+
+    def _split_now(self, length: float) -> bool:
+        """At a keyframe: is the clip long enough, or the spool so full that the part written
+        so far must be published now, so the uploader can make room (upload it or drop it)?"""
+        if length >= self.settings.max_clip:
+            return True
+        if not self._headroom or length < MIN_PART_SECONDS:
+            return False
+        room = self._spool.room()
+        if room < self._headroom:
+            log.warning("the spool is nearly full (%d kB free): splitting the clip", room >> 10)
+            return True
+        return False
 
     def _begin(self, clip: _Clip, first: Packet) -> None:
         clip.start_wall = first.t + self.epoch

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from smartcam.config import values as v
 from smartcam.config.schema import MIN_SECRET
+
+SPOOL_SHARE = 0.75  # of the spool the longest clip may take
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,22 @@ def _secret_problem(secret: str, enabled: bool) -> str | None:
         "the group, for example the output of: openssl rand -hex 16 "
         "(or set enabled = false to record alone)"
     )
+
+
+def _spool_holds_a_clip(spool: int, bitrate: int, max_clip: float, pre: float) -> str | None:
+    """The longest clip (with its pre-roll and a keyframe interval more) must fit in three
+    quarters of the spool, leaving room for the clip before it to be finished and uploaded."""
+    clip = bitrate / 8 * (max_clip + pre + 1)
+    if clip <= spool * SPOOL_SHARE:
+        return None
+    return (f"is too small for one clip: [camera] bitrate x (max_clip + pre_record + 1 s) is "
+            f"{_mib(clip)}, more than three quarters of the spool; raise spool_size to "
+            f"{_mib(clip / SPOOL_SHARE)} or more (and the RAM disk with it), or lower [camera] "
+            "bitrate or max_clip")
+
+
+def _mib(size: float) -> str:
+    return f"{math.ceil(size / 2**20)}M"
 
 
 def _share_shape(share: str, kind: str) -> str | None:
@@ -60,6 +79,11 @@ CHECKS = (
         ),
     ),
     Check(("storage", "share"), (("storage", "type"),), _share_shape),
+    Check(
+        ("storage", "spool_size"),
+        (("camera", "bitrate"), ("camera", "max_clip"), ("camera", "pre_record")),
+        _spool_holds_a_clip,
+    ),
     Check(
         ("system", "wifi_country"),
         (("system", "wifi_ssid"),),

@@ -1,5 +1,9 @@
-"""The spool's budget: recording/ + outbox/ kept under `spool_size` while the NAS does not take
-clips, by dropping the oldest waiting clip (a logged ERROR, counted and shown on the page).
+"""The spool's budget: recording/ + outbox/ + rejected/ kept under `spool_size` (or what the RAM
+disk really holds, less the headroom the camera needs to go on writing, if that is less) while
+the NAS does not take clips, by dropping what is least worth keeping: rejected clips first (they
+can never be uploaded), then the oldest waiting clip (a logged ERROR, counted and shown on the
+page). The camera splits a long clip when the room runs short, so there is always a waiting
+clip to drop before the one being written runs into a full disk.
 
 `SpoolKeeper.run` is its own thread, so a hung NAS never stops the spool from being kept: it
 wakes on inotify (a file renamed into or written in outbox/) and every `Timing.budget`
@@ -21,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from smartcam.clips.names import PUBLISH_ORDER, split_file, utc
+from smartcam.clips.spool import SpoolDirs, disk
 from smartcam.storage.inotify import DirWatch
 from smartcam.timing import Timing
 
@@ -85,10 +90,12 @@ def remove_clip(folder: Path, stem: str, into: Path | None = None) -> None:
 
 
 class SpoolKeeper:
-    def __init__(self, spool: Path, budget: int, on_arrival: Callable[[], None],
-                 timing: Timing | None = None):
-        self.recording, self.outbox = spool / "recording", spool / "outbox"
-        self.budget = budget
+    def __init__(self, spool: Path, spool_size: int, on_arrival: Callable[[], None],
+                 timing: Timing | None = None, headroom: int = 0):
+        dirs = SpoolDirs(spool)
+        self.recording, self.outbox, self.rejected = dirs.recording, dirs.outbox, dirs.rejected
+        self.spool_size, self.headroom = spool_size, headroom
+        self.budget = spool_size
         self.timing = timing or Timing()
         self._on_arrival = on_arrival
         self._lock = threading.Lock()  # drops vs. the clip being uploaded; never over NAS I/O
@@ -153,13 +160,19 @@ class SpoolKeeper:
             return None
 
     def keep_budget(self) -> None:
-        """Drop the oldest waiting clips while recording/ + outbox/ exceed spool_size."""
+        """Drop rejected, then the oldest waiting clips while the spool is over its budget."""
         with self._lock:
             try:
                 clips = waiting_clips(self.outbox)
                 used = dir_bytes(self.recording) + dir_bytes(self.outbox)
+                rejected = dir_bytes(self.rejected) if self.rejected.is_dir() else 0
+                free = disk(self.outbox)[0]
             except FileNotFoundError:
                 return
+            # What we hold plus what is still free: the disk may be smaller than spool_size,
+            # or shared; the camera needs `headroom` of it to go on writing.
+            self.budget = min(self.spool_size, used + rejected + free - self.headroom)
+            used += self._trim_rejected(self.budget - used - rejected, rejected)
             kept = []
             for clip in clips:
                 if used <= self.budget or not clip.complete or clip.stem == self._busy:
@@ -170,6 +183,21 @@ class SpoolKeeper:
             backlog = [c for c in kept if c.complete]
             self._stats.update(backlog_clips=len(backlog),
                                backlog_bytes=sum(c.size for c in backlog), spool_used_bytes=used)
+
+    def _trim_rejected(self, room: int, left: int) -> int:
+        """Delete rejected files, oldest first, until `room` is not negative; the bytes left."""
+        if room >= 0 or not left:
+            return left
+        files = sorted((e.stat().st_mtime, e.stat().st_size, Path(e.path))
+                       for e in os.scandir(self.rejected) if e.is_file())
+        for _, size, path in files:
+            if room >= 0:
+                break
+            path.unlink(missing_ok=True)
+            log.warning("deleted %s from rejected/: the spool needs the room", path.name)
+            room += size
+            left -= size
+        return left
 
     def _drop(self, clip: Waiting, used: int) -> None:
         reason = (f"the spool is full ({used >> 20} MiB used of {self.budget >> 20} MiB)"

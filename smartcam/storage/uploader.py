@@ -29,6 +29,7 @@ from typing import Any
 
 from smartcam.clips.names import PUBLISH_ORDER, ClipName, utc
 from smartcam.clips.sidecar import ClipRejected, read_sidecar
+from smartcam.clips.spool import headroom
 from smartcam.config import Config
 from smartcam.errors import SmartcamError
 from smartcam.storage.budget import SpoolKeeper, remove_clip, waiting_clips
@@ -56,7 +57,8 @@ class Uploader:
         self.alive = time.monotonic()
         self._work = threading.Event()  # something arrived in the outbox
         self._nudge = threading.Event()  # wake(): try now, whatever the backoff
-        self.keeper = SpoolKeeper(spool, cfg.storage.spool_size, self._work.set, self.timing)
+        self.keeper = SpoolKeeper(spool, cfg.storage.spool_size, self._work.set, self.timing,
+                                  headroom(cfg.camera.bitrate))
         self._lock = threading.Lock()  # guards _stats only; never held over I/O
         self._stats: dict[str, Any] = {
             "nas": self.nas.down("not checked yet").as_dict(), "uploading": None,

@@ -199,6 +199,17 @@ def test_cross_key_checks() -> None:
     ]
 
 
+def test_a_spool_that_cannot_hold_the_longest_clip_is_refused_naming_the_keys() -> None:
+    assert config.default()  # 4 Mbit/s, 300 s clips, a 256 MiB spool: one clip fits
+    (found,) = problems("[camera]\nbitrate = 20M\nmax_clip = 600\n[storage]\nspool_size = 256M\n")
+    assert found.startswith('f.conf:5: [storage] spool_size = "256M": is too small for one clip')
+    for key in ("bitrate", "max_clip", "pre_record", "1445M", "1927M"):
+        assert key in found
+    # reported on a line of the camera's when spool_size is left at its default
+    (found,) = problems("[camera]\nbitrate = 20M\nmax_clip = 600\n")
+    assert found.startswith("f.conf:2: [storage] spool_size: is too small")
+
+
 def test_cross_key_check_skipped_when_a_value_is_already_wrong() -> None:
     assert len(problems("[camera]\nlores = 640x480\nresolution = 64x\n")) == 1
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from smartcam import config
 from smartcam.config import docs, edit, parse
+from smartcam.config.checks import SPOOL_SHARE
 from smartcam.config.schema import SCENES, SETTINGS
 from smartcam.config.values import HostPort
 from smartcam.errors import ConfigError
@@ -49,6 +50,11 @@ paths = st.sampled_from(["/run/x.sock", "/var/spool/smartcam", "/tmp/a b/c", "/m
 def camera(draw: st.DrawFn) -> dict[str, Any]:
     w, h = draw(even(64, 4096)), draw(even(64, 4096))
     pre = draw(floats(0, 60))
+    # The longest clip must fit the default spool (checks.py), whatever the other sections are.
+    bits = SPOOL_SHARE * 256 * 2**20 * 8
+    shortest = max(5, pre + 1)
+    bitrate = min(draw(st.integers(100_000, 50_000_000)), int(bits / (shortest + pre + 1)))
+    longest = min(3600, bits / bitrate - pre - 1)
     return {
         "name": draw(names),
         "group": draw(names),
@@ -59,10 +65,10 @@ def camera(draw: st.DrawFn) -> dict[str, Any]:
         "resolution": (w, h),
         "lores": (draw(even(32, min(w, 1280))), draw(even(32, min(h, 1280)))),
         "fps": draw(floats(1, 120)),
-        "bitrate": draw(st.integers(100_000, 50_000_000)),
+        "bitrate": bitrate,
         "pre_record": pre,
         "post_record": draw(floats(0, 600)),
-        "max_clip": draw(floats(max(5, pre + 1), 3600)),
+        "max_clip": draw(floats(shortest, longest)),
         "stall_timeout": draw(floats(0.5, 120)),
         "control_socket": draw(paths),
         "live_path": draw(paths),
@@ -92,7 +98,7 @@ SECTIONS = {
     "storage": st.fixed_dictionaries(
         {
             "spool": paths,
-            "spool_size": st.integers(16 * 2**20, 64 * 2**30),
+            "spool_size": st.integers(256 * 2**20, 64 * 2**30),  # holds any camera drawn
             "nas": paths,
             "type": st.just("cifs"),
             "share": st.sampled_from(["", "//nas.local/cams", "//10.0.0.2/Video Clips"]),

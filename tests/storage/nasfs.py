@@ -25,8 +25,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from smartcam.camera.finisher import Finisher
 from smartcam.camera.frames import SourceInfo
-from smartcam.camera.recorder import Finisher, Recorder, RecordSettings, Trigger
+from smartcam.camera.recorder import Recorder, RecordSettings, Trigger
 from smartcam.camera.spool import Spool
 from smartcam.camera.synthetic import SyntheticSource
 from smartcam.clips.names import new_id

@@ -32,6 +32,9 @@ pytestmark = pytest.mark.skipif(
 CONF = """\
 [camera]
 name = cam-test
+# clips of a small camera, so that a spool of a few MiB holds one (the config checks it)
+bitrate = 500k
+max_clip = 20
 [storage]
 spool = {spool}
 nas = {nas}

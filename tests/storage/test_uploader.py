@@ -29,6 +29,9 @@ DAY0 = 1767355200.0  # 2026-01-02T12:00:00Z: clips on a known day
 CONF = """\
 [camera]
 name = cam-a
+# clips of a small camera, so that a spool of a few MiB holds one (the config checks it)
+bitrate = 500k
+max_clip = 20
 [storage]
 spool = {spool}
 nas = {nas}

@@ -1,0 +1,45 @@
+"""The spool's budget: rejected clips are counted and go first, then the oldest waiting clip."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from smartcam.clips.names import ClipName
+from smartcam.storage.budget import SpoolKeeper
+
+
+def put_clip(folder, stamp: str, size: int) -> str:
+    stem = ClipName("cam-a", stamp, "0123abcd").stem
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{stem}.mp4").write_bytes(b"\0" * size)
+    (folder / f"{stem}.json").write_text("{}")
+    return stem
+
+
+def test_rejected_clips_count_against_the_budget_and_are_deleted_first(tmp_path):
+    keeper = SpoolKeeper(tmp_path, 1_000_000, lambda: None)
+    old = put_clip(tmp_path / "rejected", "20260101T000000Z", 300_000)
+    new = put_clip(tmp_path / "rejected", "20260101T010000Z", 300_000)
+    os.utime(tmp_path / "rejected" / f"{old}.mp4", (time.time() - 60, time.time() - 60))
+    waiting = put_clip(tmp_path / "outbox", "20260102T000000Z", 600_000)
+    (tmp_path / "recording").mkdir()
+    keeper.keep_budget()  # 1.2 MB held of 1 MB: the oldest rejected file goes, nothing else
+    assert not (tmp_path / "rejected" / f"{old}.mp4").exists()
+    assert (tmp_path / "rejected" / f"{new}.mp4").exists()
+    assert (tmp_path / "outbox" / f"{waiting}.mp4").exists()
+    assert keeper.health()["dropped"] == 0
+    put_clip(tmp_path / "outbox", "20260102T010000Z", 400_000)
+    keeper.keep_budget()  # over again: the rest of rejected/, then the oldest waiting clip
+    assert not (tmp_path / "rejected" / f"{new}.mp4").exists()
+    assert not (tmp_path / "outbox" / f"{waiting}.mp4").exists()
+    assert keeper.health()["dropped"] == 1
+
+
+def test_the_budget_is_what_the_disk_holds_when_that_is_less_than_spool_size(tmp_path):
+    keeper = SpoolKeeper(tmp_path, 1 << 60, lambda: None, headroom=1 << 20)
+    for folder in ("recording", "outbox"):
+        (tmp_path / folder).mkdir()
+    keeper.keep_budget()
+    st = os.statvfs(tmp_path)
+    assert keeper.health()["spool_budget_bytes"] <= st.f_bavail * st.f_frsize - (1 << 20)
