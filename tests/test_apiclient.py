@@ -55,3 +55,17 @@ def test_a_camera_that_is_not_there_is_unreachable():
         CameraApi(f"http://127.0.0.1:{free_port()}", timeout=2).health()
     with pytest.raises(ValueError):
         CameraApi("ftp://camera")
+
+
+def test_a_body_bigger_than_anything_the_api_takes_is_refused_before_it_is_sent(camera):
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", camera.port, timeout=5)
+    try:  # announce 100 MB and send none of it: the server must not wait for (or store) it
+        conn.putrequest("PUT", "/api/v1/settings")
+        conn.putheader("Content-Type", "application/json")
+        conn.putheader("Content-Length", str(100 << 20))
+        conn.endheaders()
+        assert conn.getresponse().status == 413
+    finally:
+        conn.close()

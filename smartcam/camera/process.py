@@ -8,10 +8,12 @@ with EX_TEMPFAIL so systemd restarts it; the watchdog is pinged only while frame
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from smartcam import __version__
@@ -32,6 +34,7 @@ from smartcam.sdnotify import Notifier
 
 log = logging.getLogger("smartcam.camera")
 HEARTBEAT_SECONDS = 5.0
+PREROLL_SHARE = 0.25  # of the machine's memory the pre-roll may take
 LEVEL_SECONDS = 1.0  # the motion level graph's resolution
 
 Listener = Callable[[dict[str, Any]], None]
@@ -243,6 +246,48 @@ def _number(request: dict[str, Any], key: str, default: float | None = None) -> 
     return float(value)
 
 
+def check_paths(cfg: Config) -> None:
+    """The folders the camera writes must be writable by it: under systemd's sandbox only the
+    ones the unit names are (a setting changed by hand would otherwise fail deep inside)."""
+    for section, key, folder in (
+        ("storage", "spool", cfg.storage.spool),
+        ("camera", "control_socket", cfg.camera.control_socket.parent),
+        ("camera", "live_path", cfg.camera.live_path.parent),
+    ):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            writable = os.access(folder, os.W_OK)
+            why = "it is read-only here"
+        except OSError as err:
+            writable, why = False, err.strerror or str(err)
+        if not writable:
+            default = SETTINGS[section][key].default_text()
+            raise SettingError(section, key, f"the camera cannot write in {folder} ({why}); "
+                               f"its service may write only where the image puts it "
+                               f"(the default, {default})")
+
+
+def check_memory(cfg: Config, meminfo: Path = Path("/proc/meminfo")) -> None:
+    """The pre-roll lives in RAM: bitrate x pre_record. A Pi Zero 2 has 512 MB in all."""
+    try:
+        total_kb = next(int(line.split()[1]) for line in meminfo.read_text().splitlines()
+                        if line.startswith("MemTotal:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        return
+    c = cfg.camera
+    ring = c.bitrate / 8 * (c.pre_record + 1)  # and a keyframe interval
+    if ring > total_kb * 1024 * PREROLL_SHARE:
+        most = max(0, int(total_kb * 1024 * PREROLL_SHARE / (c.bitrate / 8)) - 1)
+        raise SettingError("camera", "pre_record", f"{v_mb(ring)} of pre-roll at bitrate "
+                           f"{c.bitrate} bit/s is more than this machine can keep in memory "
+                           f"({v_mb(total_kb * 1024)} in all); use at most {most} s, or a "
+                           "lower bitrate")
+
+
+def v_mb(size: float) -> str:
+    return f"{size / 1e6:.0f} MB"
+
+
 def serve(
     cfg: Config,
     pace: bool = True,
@@ -251,8 +296,10 @@ def serve(
 ) -> None:
     """Run a camera with its control socket until SIGTERM/SIGINT or duration."""
     try:
+        check_paths(cfg)
+        check_memory(cfg)
         source = open_source(cfg.camera, pace=pace)
-    except SettingError as err:  # the hardware cannot do a setting: say where it is written
+    except SettingError as err:  # this machine cannot do a setting: say where it is written
         raise setting_problem(cfg, err.section, err.key, err.message) from None
     camera = Camera(cfg, source)
     camera.listeners.extend(listeners or [])

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 
 import av
 
+from smartcam.camera import wallclock
 from smartcam.camera.detector import HeatMap, MotionResult
 from smartcam.camera.finisher import ClosedClip, Finisher
 from smartcam.camera.frames import Packet, SourceInfo
@@ -117,6 +118,7 @@ class Recorder:
             event=event,
             incident=trigger.incident or event,
             origin=trigger.origin or self._camera,
+            clock_synced=wallclock.synced(),
         )
         # The pre-roll is written with the next packet, not here: a trigger returns at once.
         self._clip = _Clip(meta, trigger.at - self.settings.pre_record, trigger.until)
@@ -174,6 +176,7 @@ class Recorder:
                 event=new_id(),
                 part=clip.meta.part + 1,
                 trigger_time=packet.t + self.epoch,
+                clock_synced=wallclock.synced(),
             )
             self._clip = _Clip(meta, packet.t, clip.deadline, preroll_written=True,
                                joined=list(clip.joined))

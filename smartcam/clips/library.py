@@ -200,6 +200,15 @@ class ClipLibrary:
                 self._cards.popitem(last=False)
         return card
 
+    def holds(self, path: Path) -> bool:
+        """Is `path` a file in this camera's folders, and no link to elsewhere? Anyone who can
+        write to the share could plant `<day>/<stem>.mp4 -> /boot/firmware/smartcam.conf`."""
+        if path.is_symlink():
+            return False
+        real = Path(os.path.realpath(path))
+        roots = (Path(os.path.realpath(self.camera_dir)), Path(os.path.realpath(self.outbox)))
+        return any(real.is_relative_to(root) for root in roots)
+
     # -- folders -------------------------------------------------------------------------------
 
     def _clips(self, day: str | None) -> list[Clip]:

@@ -45,6 +45,9 @@ class ClipMeta:
     # Other incidents this clip also belongs to: group triggers that arrived while it was
     # already recording (the clip answers for their incident too).
     joined: tuple[str, ...] = ()
+    # Whether a time service had set the wall clock when the clip opened (None: unknown): a
+    # clip recorded before a Pi's clock is set is named with a wrong time.
+    clock_synced: bool | None = None
 
     def stem(self, start_wall: float) -> str:
         return ClipName.of(self.camera, start_wall, self.event).stem
@@ -105,6 +108,7 @@ def sidecar(
         "motion_peak": round(motion.peak, 3),
         "heatmap": motion.heatmap,
         "interrupted": interrupted,
+        "clock_synced": meta.clock_synced,
     }
 
 

@@ -138,10 +138,15 @@ def _parse_value(st: Setting, text: str, file: str, line: int | None, out: list[
     try:
         return st.type.parse(v.unquote(text))
     except v.Invalid as err:
-        out.append(
-            Problem(file, line, st.section, st.name, _shown(st, text), expected(st, str(err)))
-        )
+        detail = str(err)
+        if _INLINE_COMMENT.search(text) and not st.secret:
+            detail = "; ".join(filter(None, [detail, INLINE_HINT]))
+        out.append(Problem(file, line, st.section, st.name, _shown(st, text), expected(st, detail)))
         return _FAILED
+
+
+_INLINE_COMMENT = re.compile(r"\s[#;]")
+INLINE_HINT = "a # or ; after a value is part of it: put comments on a line of their own"
 
 
 def unknown_section(file: str, line: int | None, section: str) -> Problem:

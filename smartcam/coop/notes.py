@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from smartcam.clips.names import NAME
 from smartcam.coop.table import API, PeerTable, Sighting
 from smartcam.errors import SmartcamError
 from smartcam.files import write_atomic_at
@@ -31,6 +32,7 @@ WRITE_SECONDS = 60.0
 READ_SECONDS = 10.0
 STALE_SECONDS = 300.0
 MAX_BYTES = 4096
+AHEAD = 30.0  # seconds a note's clock may run ahead of ours (as for triggers); more: ignored
 
 
 class DiscoveryError(SmartcamError, ValueError):
@@ -56,9 +58,10 @@ class Record:
                                                      other.addresses, other.port)
 
     def sighting(self, stale: float = STALE_SECONDS, now: float | None = None) -> Sighting:
+        # A note from the future (a wrong clock) counts as written now: it must still expire.
         seen = min(self.updated, time.time() if now is None else now)
         return Sighting("nas", self.name, self.group, self.addresses, self.port, API,
-                        self.hostname, self.version, seen, self.updated + stale)
+                        self.hostname, self.version, seen, seen + stale)
 
 
 def format_record(record: Record) -> str:
@@ -89,6 +92,8 @@ def parse_record(text: str) -> Record:
     missing = [k for k in KEYS if k not in values]
     if missing:
         raise DiscoveryError(f"missing {', '.join(missing)}")
+    if not (NAME.fullmatch(values["name"]) and NAME.fullmatch(values["group"])):
+        raise DiscoveryError("name and group must be camera names (a-z, 0-9, -)")
     try:
         port = int(values["port"])
         updated = datetime.fromisoformat(values["updated"].replace("Z", "+00:00"))
@@ -141,7 +146,8 @@ class NasDiscovery:
         now = self.clock()
         try:
             with self.nas.root() as root:
-                return [r for r in self._notes(root, me) if now - r.updated <= self.stale]
+                return [r for r in self._notes(root, me)
+                        if -AHEAD <= now - r.updated <= self.stale]
         except NasUnavailable:
             return None
         except OSError as err:
@@ -165,6 +171,8 @@ class NasDiscovery:
                 if len(text) > MAX_BYTES:
                     raise DiscoveryError(f"larger than {MAX_BYTES} bytes")
                 record = parse_record(text.decode("utf-8"))
+                if record.name != camera:
+                    raise DiscoveryError(f"it says it is {record.name!r}, in {camera}'s folder")
             except FileNotFoundError:
                 continue
             except (OSError, UnicodeDecodeError, DiscoveryError) as err:

@@ -21,6 +21,7 @@ from smartcam.apiclient import CameraApi
 from smartcam.config import Config, default, load
 from smartcam.coop.worker import Cooperation
 from smartcam.errors import ConfigError, SmartcamError
+from smartcam.host.api.base import MAX_BODY
 from smartcam.host.camlink import CameraLink
 from smartcam.host.web import make_app
 from smartcam.sdnotify import Notifier
@@ -50,6 +51,7 @@ class Host:
         self.link = CameraLink(cfg.camera.control_socket)
         self.uploader = Uploader(cfg, timing)
         self.retention = Retention(cfg, timing)
+        self.uploader.on_full = self.retention.wake
         self.cooperation = Cooperation(cfg, self.link, timing=timing)  # peers, group triggers
         self.stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -73,6 +75,7 @@ def serve(host: Host, notifier: Notifier | None = None) -> None:
     server = waitress.create_server(
         make_app(host), host=listen.host, port=listen.port or 8080, threads=24,
         ident="smartcam", channel_timeout=30,
+        max_request_body_size=MAX_BODY,  # nothing we take is bigger; waitress spools more to disk
         # Waitress keeps what a streamed response sent in memory up to this mark; its 16 MiB
         # default grew the host by ~250 MB a minute with live viewers (Pylons/waitress#111).
         outbuf_high_watermark=1 << 20,

@@ -29,6 +29,9 @@ from smartcam.timing import Timing
 
 log = logging.getLogger(__name__)
 PART_AGE = 86400.0  # a hidden .part this old is from an upload that died
+# A clip named before this was recorded before the camera's clock was set (a Pi has no RTC):
+# its age is unknown, so it goes only when the NAS needs the room.
+CLOCK_FLOOR = "20250101T000000Z"
 
 
 def clips_in(names: list[str]) -> tuple[list[tuple[str, str, list[str]]], list[str]]:
@@ -57,18 +60,24 @@ class Retention:
         self.timing = timing or Timing()
         self.alive = time.monotonic()
         self.last: dict[str, Any] | None = None
+        self._wake = threading.Event()
+
+    def wake(self) -> None:
+        """Trim now (the NAS ran out of room), not at the next interval."""
+        self._wake.set()
 
     def run(self, stop: threading.Event) -> None:
         due = time.monotonic() + self.timing.retention_first
         while not stop.is_set():
             self.alive = time.monotonic()
-            if self.alive >= due:
+            if self.alive >= due or self._wake.is_set():
+                self._wake.clear()
                 try:
                     self.run_once()
                 except Exception:  # a bug must not end the thread: log it, try next time
                     log.exception("retention failed")
                 due = time.monotonic() + self.timing.retention_every
-            stop.wait(min(5.0, max(0.0, due - time.monotonic())))
+            self._wake.wait(min(self.timing.tick, max(0.0, due - time.monotonic())))
 
     def run_once(self, now: float | None = None) -> dict[str, Any]:
         """One trim. Returns (and keeps in .last) what it did."""
@@ -100,8 +109,7 @@ class Retention:
     def _trim(self, cam: int, now: float, result: dict[str, Any]) -> None:
         storage = self.cfg.storage
         cutoff = stamp(now - storage.retention_days * 86400) if storage.retention_days else ""
-        free, total = free_space(cam)
-        need = storage.min_free / 100 * total - free if storage.min_free and total else 0.0
+        floor = self._floor(cam)
         keep_day = datetime.fromtimestamp(now - 86400, UTC).strftime("%Y-%m-%d")
         for day in sorted(n for n in os.listdir(cam) if is_day(n)):
             try:
@@ -119,15 +127,16 @@ class Retention:
                         removed += 1
                 result["parts_removed"] += removed
                 for at, _stem, files in clips:
-                    old = at < cutoff
-                    if not old and need <= 0:
+                    old = CLOCK_FLOOR <= at < cutoff
+                    # Free space is measured again before each deletion for it: the other
+                    # cameras trim the same NAS at the same time.
+                    if not old and not (floor and free_space(cam)[0] < floor):
                         break  # the rest of this day is newer still
                     freed = self._delete(fd, files)
                     removed += len(files)
                     result["deleted"] += 1
                     result["freed_bytes"] += freed
                     if not old:
-                        need -= freed
                         result["deleted_for_space"] += 1
                 if day < keep_day and (removed or not names) and not os.listdir(fd):
                     os.rmdir(day, dir_fd=cam)  # not yesterday's or today's: uploads go there
@@ -136,9 +145,14 @@ class Retention:
                 os.close(fd)
         free, total = free_space(cam)
         result["free_percent"] = round(100 * free / total, 2) if total else None
-        if need > 0:
+        if floor and free < floor:
             log.warning("the NAS is still below min_free = %s%% with none of this camera's clips"
                         " left to delete", storage.min_free)
+
+    def _floor(self, cam: int) -> float:
+        """The free bytes min_free asks of the NAS (0: no floor)."""
+        total = free_space(cam)[1]
+        return self.cfg.storage.min_free / 100 * total if self.cfg.storage.min_free else 0.0
 
     @staticmethod
     def _delete(fd: int, files: list[str]) -> int:

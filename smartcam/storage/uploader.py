@@ -19,11 +19,13 @@ of the last turn.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +57,7 @@ class Uploader:
         self.outbox, self.rejected = spool / "outbox", spool / "rejected"
         self.nas = Nas(cfg)
         self.alive = time.monotonic()
+        self.on_full: Callable[[], None] = lambda: None  # the NAS is full (the host: retention)
         self._work = threading.Event()  # something arrived in the outbox
         self._nudge = threading.Event()  # wake(): try now, whatever the backoff
         self.keeper = SpoolKeeper(spool, cfg.storage.spool_size, self._work.set, self.timing,
@@ -153,6 +156,8 @@ class Uploader:
         self._set(last_error=text, failures=failures, uploading=None)
         if isinstance(err, OSError):
             self.nas.forget_probe()
+            if err.errno in (errno.ENOSPC, errno.EDQUOT):
+                self.on_full()  # retention makes room now, not in ten minutes
             level = logging.ERROR if failures == 1 else logging.WARNING
             log.log(level, "upload failed (try %d, next in %.1f s): %s", failures, delay, text)
         else:
@@ -201,7 +206,9 @@ class Uploader:
             try:
                 card = read_sidecar(self.outbox / f"{stem}.json")
                 size = 0
-                with self.nas.open(camera=clip.camera) as cam:
+                # Into this camera's folder, whatever name the clip was recorded under: after
+                # a rename its old clips stay on its page and under its retention.
+                with self.nas.open() as cam:
                     try:
                         os.mkdir(clip.day, 0o755, dir_fd=cam)
                     except FileExistsError:

@@ -206,3 +206,33 @@ def test_a_muted_connection_gets_replies_but_no_events(camera):
         quiet._sock.settimeout(5)
         assert quiet.request("status")["status"]["camera"] == "cam-test"
     assert cam.client.next_event("level", timeout=5)["event"] == "level"
+
+
+def test_a_folder_the_camera_cannot_write_is_a_config_error_naming_its_key(tmp_path):
+    import subprocess
+    import sys
+
+    conf = tmp_path / "smartcam.conf"
+    conf.write_text(f"[camera]\nsource = synthetic\ncontrol_socket = {tmp_path}/control.sock\n"
+                    f"live_path = {tmp_path}/live.jpg\n[storage]\nspool = /proc/smartcam/spool\n")
+    result = subprocess.run([sys.executable, "-m", "smartcam", "camera", "--config", str(conf)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == os.EX_CONFIG, result.stderr
+    assert f'{conf}:6: [storage] spool = "/proc/smartcam/spool": the camera cannot write' \
+        in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_pre_roll_bigger_than_a_pi_zeros_memory_is_refused(tmp_path):
+    from smartcam.camera.process import check_memory
+    from smartcam.config import from_text
+    from smartcam.errors import SettingError
+
+    pi_zero = tmp_path / "meminfo"
+    pi_zero.write_text("MemTotal:         427756 kB\nMemFree:  100 kB\n")
+    check_memory(from_text("[camera]\nbitrate = 4M\npre_record = 5\n"), pi_zero)
+    with pytest.raises(SettingError) as caught:
+        check_memory(from_text("[camera]\nbitrate = 50M\npre_record = 60\nmax_clip = 61\n"
+                               "[storage]\nspool_size = 1G\n"), pi_zero)
+    assert (caught.value.section, caught.value.key) == ("camera", "pre_record")
+    assert "use at most 16 s" in caught.value.message

@@ -309,3 +309,11 @@ def test_a_bad_line_that_may_hold_a_secret_is_masked_and_long_lines_are_cut() ->
     assert found[0].startswith('f.conf:2: "wifi_password ********": expected "key = value"')
     assert "hunter22" not in "".join(found)
     assert '"' + "x" * 79 + '…": expected' in found[1]
+
+
+def test_an_inline_comment_is_explained() -> None:
+    (found,) = problems("[camera]\nfps = 15  # fifteen\n")
+    assert "expected a number from 1 to 120" in found
+    assert "put comments on a line of their own" in found
+    (found,) = problems("[camera]\nfps = fifteen\n")
+    assert "comments" not in found  # only when a comment is what broke the value

@@ -214,3 +214,23 @@ def test_a_removed_note_withdraws_the_peer(setup):
     disc.last_read = -1e9
     disc.tick()
     assert table.peers() == []
+
+
+def test_a_note_in_another_cameras_folder_or_with_a_bad_name_is_ignored(setup):
+    nas, _, _, table, disc = setup
+    (nas.root_path / "cam-x").mkdir()
+    (nas.root_path / "cam-x" / FILE).write_text(format_record(record("cam-y", ("192.0.2.66",))))
+    put_note(nas.root_path, record("cam-b", ("192.0.2.2",)))
+    disc.tick()
+    assert [p.name for p in table.peers()] == ["cam-b"]  # not cam-y, nor cam-x
+
+
+def test_a_note_from_the_future_is_no_peer_but_a_clock_a_little_ahead_is(setup):
+    nas, clock, _, table, disc = setup
+    put_note(nas.root_path, record("cam-b", updated=NOW + 3600))  # its clock an hour ahead
+    put_note(nas.root_path, record("cam-c", ("192.0.2.3",), updated=NOW + 10))
+    disc.tick()
+    assert [p.name for p in table.peers()] == ["cam-c"]
+    clock.t = NOW + 311
+    table.expire()
+    assert table.peers() == []  # written "in 10 s" counts as written when first read

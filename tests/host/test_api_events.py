@@ -185,3 +185,19 @@ def test_an_incident_lists_this_cameras_clips_of_it(world, clip):
     assert status == 200 and data["events"] == []
     status, data = world.client.json("GET", "/api/v1/incidents/..%2F..%2Fetc")
     assert status in (400, 404) and "error" in data
+
+
+def test_a_clip_that_links_out_of_the_cameras_folders_is_not_served(world, clip, tmp_path):
+    day = upload(world, clip.stem)
+    secret = tmp_path / "smartcam.conf"
+    secret.write_text("[storage]\npassword = hunter22\n")
+    planted = day / f"{clip.stem}.jpg"
+    planted.unlink()
+    planted.symlink_to(secret)  # what anyone who can write to the share could do
+    (world.camera.outbox / f"{clip.stem}.jpg").rename(tmp_path / "spool-thumbnail.jpg")
+    try:
+        r = world.client.request("GET", f"/api/v1/events/{clip.event}/thumbnail")
+        assert r.status == 404 and b"hunter22" not in r.body
+    finally:
+        (tmp_path / "spool-thumbnail.jpg").rename(world.camera.outbox / f"{clip.stem}.jpg")
+        shutil.rmtree(day)

@@ -165,3 +165,57 @@ def test_no_folder_yet_is_nothing_to_do_not_an_error(tmp_path):
     result = Retention(cfg(tmp_path)).run_once(NOW.timestamp())
     assert result["error"] is None and result["scanned"] == 0
     assert not (tmp_path / "nas" / "cam-a").exists()
+
+
+def test_two_cameras_on_one_nas_delete_for_space_only_what_is_missing(tmp_path, tmpfs, monkeypatch):
+    nas = tmpfs("8m")
+    mib = 1 << 20
+    for camera in ("cam-a", "cam-b"):
+        for hour in range(3):  # three clips of 1 MiB each: 6 MiB of 8 used
+            stem = put_clip(nas / camera, NOW - timedelta(days=1, hours=hour), camera=camera)
+            day = nas / camera / f"{NOW - timedelta(days=1, hours=hour):%Y-%m-%d}"
+            (day / f"{stem}.mp4").write_bytes(b"v" * mib)
+    a = Retention(cfg(tmp_path, days=0, min_free=50, nas=nas))
+    real = a._delete
+
+    def delete_while_cam_b_trims_too(fd, files):
+        freed = real(fd, files)
+        if not delete_while_cam_b_trims_too.done:  # cam-b's retention, at the same moment
+            delete_while_cam_b_trims_too.done = True
+            for p in sorted((nas / "cam-b").glob("*/*.mp4"))[:2]:
+                p.unlink()
+        return freed
+
+    delete_while_cam_b_trims_too.done = False
+    monkeypatch.setattr(a, "_delete", delete_while_cam_b_trims_too)
+    result = a.run_once(NOW.timestamp())
+    # 4 MiB must be free; 2 MiB were. cam-b freed 2 MiB while cam-a freed its first 1 MiB:
+    # the floor is met after one deletion, not after the two a stale measure would ask.
+    assert result["deleted_for_space"] == 1 and result["error"] is None
+
+
+def test_a_full_nas_wakes_retention_at_once(tmp_path):
+    retention = Retention(cfg(tmp_path, days=1),
+                          replace(Timing(), retention_first=3600, retention_every=3600, tick=0.05))
+    stop = threading.Event()
+    thread = threading.Thread(target=retention.run, args=(stop,))
+    thread.start()
+    try:
+        time.sleep(0.2)
+        assert retention.last is None  # the first trim is an hour away
+        retention.wake()  # what the uploader calls on ENOSPC
+        deadline = time.monotonic() + 5
+        while retention.last is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert retention.last is not None
+    finally:
+        stop.set()
+        thread.join()
+
+
+def test_a_clip_named_before_the_clock_was_set_is_not_deleted_for_age(tmp_path, yard):
+    cam, made = yard
+    stem = put_clip(cam, datetime(1970, 1, 1, 0, 1, tzinfo=UTC))  # a Pi without its time yet
+    result = Retention(cfg(tmp_path, days=3)).run_once(NOW.timestamp())
+    assert stem in stems(cam) and result["error"] is None
+    assert result["deleted"] == 14  # the clips of a known age still go

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -381,3 +382,27 @@ def test_an_unusable_spool_is_reported_not_fatal(tmp_path, template, quick_timin
         stop.set()
         thread.join(timeout=10)
     assert not thread.is_alive()
+
+
+def test_a_full_nas_asks_retention_to_make_room(rig, monkeypatch):
+    r = rig()
+    r.publish()
+    full = threading.Event()
+    r.uploader.on_full = full.set
+
+    def no_room(src, dst, size, tick):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(copy_module, "copy_bytes", no_room)
+    with r.running() as up:
+        wait_for(lambda: up.health()["failures"], what="the failed upload")
+        assert full.wait(5)
+
+
+def test_clips_recorded_under_an_old_name_go_to_the_cameras_folder(rig):
+    r = rig()
+    stem = r.publish(camera="cam-old")  # recorded before [camera] name was changed to cam-a
+    r.uploader.upload_waiting()
+    day = r.nas / "cam-a" / "2026-01-02"  # where cam-a's page and retention look
+    assert visible(day) == [f"{stem}.jpg", f"{stem}.json", f"{stem}.mp4"]
+    assert not (r.nas / "cam-old").exists()

@@ -3,6 +3,7 @@ ranges, or through nginx's X-Accel-Redirect when the file is on the NAS), and /i
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -12,6 +13,7 @@ from smartcam.clips.library import Clip, ClipLibrary
 from smartcam.clips.names import EVENT_ID
 from smartcam.host.api.base import PREFIX, fail, query, reply
 
+log = logging.getLogger(__name__)
 MAX_LIMIT = 200
 ACCEL_BASE = re.compile(r"/[A-Za-z0-9._~/-]*/")
 
@@ -65,6 +67,9 @@ def add_event_routes(api: Bottle, host: Any) -> None:
         try:
             size = path.stat().st_size
         except OSError:
+            fail(404, f"the {kind} of event {event} is missing")
+        if not index.holds(path):
+            log.warning("not serving %s: it leads out of the camera's folders", path)
             fail(404, f"the {kind} of event {event} is missing")
         base = request.get_header("X-Accel-Base")
         if base and clip.stored == "nas" and ACCEL_BASE.fullmatch(base) and ".." not in base:
