@@ -3,10 +3,14 @@
 Clips live in two places: on the NAS under `<nas>/<camera>/<YYYY-MM-DD>/` once uploaded, and
 in `<spool>/outbox/` while they wait. Both use the stem `<camera>_<YYYYMMDDTHHMMSSZ>_<event>`
 and publish the `.json` sidecar last, so a sidecar means a whole clip; a clip found in both
-places is shown once, from the NAS. Listing is by file names only (each folder's listing is
-cached by its mtime); sidecars are read lazily, while paging, and cached by path, mtime and
-size. Only paths built here from names found on disk are ever served: an event id from a
-request is validated and looked up, never joined onto a path.
+places is shown once, from the NAS.
+
+One background indexer (`run`, on its own thread) does all the I/O: it lists the folders
+(each listing kept until the folder's mtime changes), reads each new or changed sidecar once,
+and publishes a `Snapshot`. Requests answer from the last snapshot and never touch the disk, so
+a NAS that hangs stalls only the indexer: the page keeps answering with what was known, and
+says how old that is (`listed_at`). Only paths built here from names found on disk are ever
+served: an event id from a request is validated and looked up, never joined onto a path.
 """
 
 from __future__ import annotations
@@ -17,9 +21,7 @@ import os
 import re
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +38,8 @@ from smartcam.errors import SmartcamError
 
 log = logging.getLogger(__name__)
 CURSOR = re.compile(rf"(?P<stamp>{STAMP_PATTERN})_(?P<event>{EVENT_PATTERN})")
-SIDECAR_CACHE = 4096  # summaries kept in memory (each a few kB); the rest are read again
-LISTING_WAIT = 5.0  # seconds a first listing may wait for another thread's
 SETTLE_SECONDS = 2.0  # a folder changed this recently may change again within its mtime tick
+INDEX_EVERY = 2.0  # seconds between the indexer's looks, unless woken sooner
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,34 @@ class Clip:
         return f"{self.day}/{path.name}"
 
 
-class NasSlow(SmartcamError, OSError):
-    """Listing the NAS takes too long (it is hanging); try again later."""
+@dataclass(frozen=True)
+class Entry:
+    """What the index knows of one clip: its files, its sidecar (the heat map kept apart, as
+    256 bytes), and the incidents it belongs to."""
+
+    clip: Clip
+    summary: dict[str, Any]
+    heatmap: bytes
+
+    @property
+    def incidents(self) -> tuple[str, ...]:
+        found = [self.summary.get("incident"), *(self.summary.get("incidents") or ())]
+        return tuple(dict.fromkeys(i for i in found if isinstance(i, str)))
+
+    def card(self) -> dict[str, Any]:
+        """The whole sidecar, heat map included."""
+        rows = [list(self.heatmap[r * 16 : (r + 1) * 16]) for r in range(len(self.heatmap) // 16)]
+        return {**self.summary, "heatmap": rows}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Every clip known at one moment: newest first, by event and by incident."""
+
+    entries: tuple[Entry, ...] = ()
+    by_event: dict[str, Entry] = field(default_factory=dict)
+    by_incident: dict[str, tuple[Entry, ...]] = field(default_factory=dict)
+    listed_at: float | None = None  # wall clock of the look it is from; None: none yet
 
 
 class BadQuery(SmartcamError, ValueError):
@@ -111,16 +138,19 @@ def check_cursor(cursor: str) -> tuple[str, str]:
 class ClipLibrary:
     """One camera's clips in its NAS folder and its spool's outbox."""
 
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: Config, every: float = INDEX_EVERY):
         self.camera_dir = cfg.storage.nas / cfg.camera.name
         self.outbox = cfg.storage.spool / "outbox"
-        self._lock = threading.Lock()  # guards the sidecar cache
-        self._listing = threading.Lock()  # one listing at a time: waitress runs many threads
-        self._folders: dict[Path, tuple[int, list[Clip]]] = {}  # folder -> (mtime_ns, clips)
-        self._merged: tuple[tuple[tuple[Path, int], ...], list[Clip], dict[str, Clip]] | None = None
-        self._cards: OrderedDict[Path, tuple[int, int, dict[str, Any]]] = OrderedDict()
+        self.every = every
+        self.snapshot = Snapshot()
+        self.alive = time.monotonic()
+        self._wake = threading.Event()
+        self._scanning = threading.Lock()
+        self._folders: dict[Path, tuple[int, list[Entry]]] = {}  # folder -> (mtime_ns, entries)
+        self._entries: dict[Path, tuple[int, int, Entry]] = {}  # sidecar -> (mtime, size, entry)
+        self._signature: tuple[tuple[Path, int], ...] = ()  # the folders' mtimes at the last look
 
-    # -- listing -------------------------------------------------------------------------------
+    # -- answers, from the last snapshot: no I/O -------------------------------------------------
 
     def page(
         self,
@@ -132,73 +162,41 @@ class ClipLibrary:
     ) -> tuple[list[tuple[Clip, dict[str, Any]]], str | None]:
         """One page of (clip, sidecar summary), newest first, and the cursor of the next page."""
         after = check_cursor(cursor) if cursor is not None else None
-        clips = self._clips(check_day(day) if day is not None else None)
+        if day is not None:
+            check_day(day)
         if cause is not None:
             check_cause(cause)
         found: list[tuple[Clip, dict[str, Any]]] = []
         skipped = 0
-        for clip in clips:
-            if after and clip.key >= after:
+        for entry in self.snapshot.entries:
+            clip = entry.clip
+            if (after and clip.key >= after) or (day is not None and clip.day != day):
                 continue
-            card = self.summary(clip)
-            if card is None or (cause is not None and card.get("cause") != cause):
+            if cause is not None and entry.summary.get("cause") != cause:
                 continue
             if skipped < offset:
                 skipped += 1
                 continue
             if len(found) == limit:
                 return found, found[-1][0].cursor
-            found.append((clip, card))
+            found.append((clip, entry.summary))
         return found, None
 
     def incident(self, incident: str) -> list[tuple[Clip, dict[str, Any]]]:
         """This camera's clips of one incident (also those that joined it), newest first."""
         if not EVENT_ID.fullmatch(incident):
             raise BadQuery("an incident id is 8 to 32 hexadecimal digits (0-9, a-f)")
-        found = []
-        for clip in self._clips(None):
-            card = self.summary(clip)
-            if card and (card.get("incident") == incident or incident in card.get("incidents", ())):
-                found.append((clip, card))
-        return found
+        return [(e.clip, e.summary) for e in self.snapshot.by_incident.get(incident, ())]
 
     def find(self, event: str) -> Clip | None:
         """The clip of an event id, or None (also for anything that is not an event id)."""
-        if not EVENT_ID.fullmatch(event):
-            return None
-        return self._merge()[2].get(event)
+        entry = self.snapshot.by_event.get(event) if EVENT_ID.fullmatch(event) else None
+        return entry.clip if entry else None
 
     def get(self, event: str) -> tuple[Clip, dict[str, Any]] | None:
-        """The whole sidecar (with the heat map) and the clip's files."""
-        clip = self.find(event)
-        if clip is None:
-            return None
-        card = _read_json(clip.sidecar)
-        if card is None:  # moved to the NAS between listing and reading: look once more
-            clip = self.find(event)
-            card = _read_json(clip.sidecar) if clip else None
-        return (clip, card) if clip and card is not None else None
-
-    def summary(self, clip: Clip) -> dict[str, Any] | None:
-        """The sidecar without its heat map, cached by path, mtime and size."""
-        try:
-            st = clip.sidecar.stat()
-        except OSError:
-            return None
-        with self._lock:
-            hit = self._cards.get(clip.sidecar)
-            if hit and hit[:2] == (st.st_mtime_ns, st.st_size):
-                self._cards.move_to_end(clip.sidecar)
-                return hit[2]
-        card = _read_json(clip.sidecar)
-        if card is None:
-            return None
-        card.pop("heatmap", None)
-        with self._lock:
-            self._cards[clip.sidecar] = (st.st_mtime_ns, st.st_size, card)
-            while len(self._cards) > SIDECAR_CACHE:
-                self._cards.popitem(last=False)
-        return card
+        """The clip and its whole sidecar (with the heat map)."""
+        entry = self.snapshot.by_event.get(event) if EVENT_ID.fullmatch(event) else None
+        return (entry.clip, entry.card()) if entry else None
 
     def holds(self, path: Path) -> bool:
         """Is `path` a file in this camera's folders, and no link to elsewhere? Anyone who can
@@ -209,64 +207,64 @@ class ClipLibrary:
         roots = (Path(os.path.realpath(self.camera_dir)), Path(os.path.realpath(self.outbox)))
         return any(real.is_relative_to(root) for root in roots)
 
-    # -- folders -------------------------------------------------------------------------------
+    # -- the indexer: all the I/O ------------------------------------------------------------------
 
-    def _clips(self, day: str | None) -> list[Clip]:
-        if day is None:
-            return self._merge()[1]
-        by_event: dict[str, Clip] = {}
-        with self._listing:
-            for clip in self._folder(self.outbox, "spool"):
-                if clip.day == day:
-                    by_event[clip.event] = clip
-            for clip in self._folder(self.camera_dir / day, "nas"):
-                by_event[clip.event] = clip
-        return sorted(by_event.values(), key=lambda c: c.key, reverse=True)
+    def wake(self) -> None:
+        """Look again now (a clip was finished or uploaded)."""
+        self._wake.set()
 
-    def _merge(self) -> tuple[Any, list[Clip], dict[str, Clip]]:
-        """Every clip, newest first, and by event id; rebuilt only when a folder changed.
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            self.alive = time.monotonic()
+            self._wake.clear()
+            try:
+                self.scan()
+            except Exception:  # a bug or a strange NAS must not end the indexer
+                log.exception("listing the clips failed")
+            self._wake.wait(self.every)
 
-        While another thread is listing (a slow or hung NAS), answer from the last listing
-        instead of queueing behind it: a dead NAS must not use up the web server's threads.
-        """
-        first = self._merged is None
-        if not (self._listing.acquire(timeout=LISTING_WAIT) if first
-                else self._listing.acquire(blocking=False)):
-            if self._merged is None:
-                raise NasSlow("the NAS is not answering; the clip list will come back with it")
-            return self._merged
-        try:
-            return self._merge_locked()
-        finally:
-            self._listing.release()
+    def scan(self) -> Snapshot:
+        """Look at every folder (what did not change is not read again); publish and return
+        the new snapshot. One look at a time; requests never wait for it."""
+        with self._scanning:
+            return self._scan()
 
-    def _merge_locked(self) -> tuple[Any, list[Clip], dict[str, Clip]]:
-        folders = [(self.outbox, "spool")] + [(d, "nas") for d in self._day_folders()]
+    def _scan(self) -> Snapshot:
+        started = time.time()
+        folders = [(self.outbox, "spool"), *((d, "nas") for d in self._day_folders())]
         for gone in self._folders.keys() - {folder for folder, _ in folders}:
             self._folders.pop(gone, None)  # a day folder retention removed
-        listed = [(folder, kind, self._folder(folder, kind)) for folder, kind in folders]
-        signature = tuple((folder, self._folders.get(folder, (0, []))[0]) for folder, _ in folders)
-        merged = self._merged
-        if merged is not None and merged[0] == signature and 0 not in (m for _, m in signature):
-            return merged
-        by_event: dict[str, Clip] = {}
-        for _, _, clips in listed:  # the outbox first, so a NAS copy wins
-            for clip in clips:
-                by_event[clip.event] = clip
-        ordered = sorted(by_event.values(), key=lambda c: c.key, reverse=True)
-        self._merged = (signature, ordered, by_event)
-        return self._merged
+        listed = [(folder, self._folder(folder, kind)) for folder, kind in folders]
+        signature = tuple((folder, self._folders.get(folder, (0,))[0]) for folder, _ in listed)
+        if signature == self._signature and all(mtime for _, mtime in signature):
+            self.snapshot = replace(self.snapshot, listed_at=started)  # nothing changed
+            return self.snapshot
+        self._signature = signature
+        by_event: dict[str, Entry] = {}
+        for _, entries in listed:  # the outbox first, so a NAS copy wins
+            for entry in entries:
+                by_event[entry.clip.event] = entry
+        live = {e.clip.sidecar for e in by_event.values()}
+        self._entries = {p: v for p, v in self._entries.items() if p in live}
+        entries = tuple(sorted(by_event.values(), key=lambda e: e.clip.key, reverse=True))
+        by_incident: dict[str, list[Entry]] = {}
+        for entry in entries:
+            for incident in entry.incidents:
+                by_incident.setdefault(incident, []).append(entry)
+        self.snapshot = Snapshot(entries, by_event, {k: tuple(v) for k, v in by_incident.items()},
+                                 started)
+        return self.snapshot
 
-    def _day_folders(self) -> Iterator[Path]:
+    def _day_folders(self) -> list[Path]:
         try:
             with os.scandir(self.camera_dir) as entries:
                 names = [e.name for e in entries if is_day(e.name) and e.is_dir()]
         except OSError:  # no NAS folder yet, or the NAS is away
-            return iter(())
-        return (self.camera_dir / name for name in sorted(names, reverse=True))
+            return []
+        return [self.camera_dir / name for name in sorted(names, reverse=True)]
 
-    def _folder(self, folder: Path, kind: str) -> list[Clip]:
-        """The clips whose sidecar is in a folder, cached until the folder's mtime changes."""
+    def _folder(self, folder: Path, kind: str) -> list[Entry]:
+        """The clips whose sidecar is in a folder, kept until the folder's mtime changes."""
         try:
             mtime = folder.stat().st_mtime_ns
         except OSError:
@@ -275,21 +273,50 @@ class ClipLibrary:
         cached = self._folders.get(folder)
         if cached and cached[0] == mtime:
             return cached[1]
-        clips = []
+        entries = []
         try:
-            with os.scandir(folder) as entries:
-                for entry in entries:
-                    stem, dot, suffix = entry.name.rpartition(".")
-                    name = ClipName.parse(stem) if dot and suffix == "json" else None
-                    if name:
-                        clips.append(Clip(stem, name.event, name.stamp, folder, kind))
+            with os.scandir(folder) as listing:
+                names = [e.name for e in listing]
         except OSError:
-            return []
+            return cached[1] if cached else []
+        for name in names:
+            stem, dot, suffix = name.rpartition(".")
+            parsed = ClipName.parse(stem) if dot and suffix == "json" else None
+            if parsed:
+                clip = Clip(stem, parsed.event, parsed.stamp, folder, kind)
+                entry = self._entry(clip)
+                if entry:
+                    entries.append(entry)
         # A folder written within its mtime's resolution may change without a new mtime:
-        # remember it only once it has settled (0 marks it as not cached).
+        # trust it only once it has settled (0 marks it as to be read again).
         settled = time.time() - mtime / 1e9 > SETTLE_SECONDS
-        self._folders[folder] = (mtime if settled else 0, clips)
-        return clips
+        self._folders[folder] = (mtime if settled else 0, entries)
+        return entries
+
+    def _entry(self, clip: Clip) -> Entry | None:
+        """A clip's sidecar, read only when it is new or changed."""
+        try:
+            st = clip.sidecar.stat()
+        except OSError:
+            return None
+        known = self._entries.get(clip.sidecar)
+        if known and known[:2] == (st.st_mtime_ns, st.st_size):
+            return known[2]
+        card = _read_json(clip.sidecar)
+        if card is None:
+            return None
+        entry = Entry(clip, card, _heat_bytes(card.pop("heatmap", None)))
+        self._entries[clip.sidecar] = (st.st_mtime_ns, st.st_size, entry)
+        return entry
+
+
+def _heat_bytes(rows: Any) -> bytes:
+    """A 16x16 heat map of 0..255 as 256 bytes; anything else as none."""
+    try:
+        flat = bytes(int(v) for row in rows for v in row)
+    except (TypeError, ValueError):
+        return b""
+    return flat if len(flat) == 256 else b""
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

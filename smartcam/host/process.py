@@ -18,6 +18,7 @@ import waitress
 
 from smartcam import __version__
 from smartcam.apiclient import CameraApi
+from smartcam.clips.library import ClipLibrary
 from smartcam.config import Config, default, load
 from smartcam.coop.worker import Cooperation
 from smartcam.errors import ConfigError, SmartcamError
@@ -51,10 +52,17 @@ class Host:
         self.link = CameraLink(cfg.camera.control_socket)
         self.uploader = Uploader(cfg, timing)
         self.retention = Retention(cfg, timing)
+        self.library = ClipLibrary(cfg)  # the clip list's indexer: its own thread does the I/O
         self.uploader.on_full = self.retention.wake
+        self.uploader.on_uploaded = self.library.wake
+        self.link.listeners.append(self._on_event)
         self.cooperation = Cooperation(cfg, self.link, timing=timing)  # peers, group triggers
         self.stop = threading.Event()
         self._threads: list[threading.Thread] = []
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        if event.get("event") == "clip_ready":
+            self.library.wake()  # list a new clip at once, not at the next look
 
     def start_worker(self, name: str, worker: Worker) -> None:
         thread = threading.Thread(target=worker.run, args=(self.stop,), name=name, daemon=True)
@@ -82,6 +90,7 @@ def serve(host: Host, notifier: Notifier | None = None) -> None:
     )
     web = threading.Thread(target=server.run, name="waitress", daemon=True)
     host.link.start()
+    host.start_worker("library", host.library)  # only reads: runs in safe mode too
     if host.config_error is None:
         # In safe mode the NAS and spool settings are only defaults: nothing may be moved,
         # dropped or deleted on their say-so. Clips wait in the spool until the file is fixed.

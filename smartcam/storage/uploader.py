@@ -58,6 +58,7 @@ class Uploader:
         self.nas = Nas(cfg)
         self.alive = time.monotonic()
         self.on_full: Callable[[], None] = lambda: None  # the NAS is full (the host: retention)
+        self.on_uploaded: Callable[[], None] = lambda: None  # a clip is on the NAS (the list)
         self._work = threading.Event()  # something arrived in the outbox
         self._nudge = threading.Event()  # wake(): try now, whatever the backoff
         self.keeper = SpoolKeeper(spool, cfg.storage.spool_size, self._work.set, self.timing,
@@ -226,6 +227,7 @@ class Uploader:
                     self._stats["uploaded_bytes"] += size
                     self._stats["last_upload"] = utc(time.time())
                 log.info("uploaded %s (%d bytes copied)", stem, size)
+                self.on_uploaded()
                 return True
             except ClipRejected as why:
                 self._reject(stem, str(why))

@@ -26,7 +26,9 @@ def world(tmp_path_factory):
     camera.start()
     cfg = load(camera.conf)
     host = Host(cfg)
+    host.library.every = 0.2  # tests look at the list within moments of a change
     host.link.start()
+    host.start_worker("library", host.library)
     wait_connected(host)
     try:
         yield SimpleNamespace(dir=directory, camera=camera, host=host, cfg=cfg,
@@ -48,4 +50,5 @@ def clip(world):
         assert time.monotonic() < deadline, "the clip did not reach the outbox"
         time.sleep(0.1)
     stem = next(world.camera.outbox.glob(f"*_{event}.json")).stem
+    world.host.library.scan()
     return SimpleNamespace(event=event, stem=stem, card=answer)

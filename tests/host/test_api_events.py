@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 import time
 
 import pytest
@@ -98,6 +99,7 @@ def test_a_spool_clip_is_served_directly_even_behind_nginx(world, clip):
     for suffix in (".mp4", ".jpg"):
         shutil.copy(outbox / f"{clip.stem}{suffix}", outbox / f"{stem}{suffix}")
     (outbox / f"{stem}.json").write_text(json.dumps({**card, "event": event}))
+    world.host.library.scan()
     r = world.client.request("GET", f"/api/v1/events/{event}/clip",
                              headers={"X-Accel-Base": "/_nas/"})
     assert r.status == 200 and "X-Accel-Redirect" not in r.headers
@@ -116,7 +118,8 @@ def test_event_list_parameters(world, clip):
     status, page = world.client.json("GET", f"/api/v1/events?day={day}&cause=manual")
     assert status == 200 and clip.event in [e["event"] for e in page["events"]]
     status, page = world.client.json("GET", "/api/v1/events?cause=peer")
-    assert status == 200 and page == {"events": [], "next": None}
+    assert status == 200 and (page["events"], page["next"]) == ([], None)
+    assert page["listed_at"]  # as of when the list was last looked at
 
 
 @pytest.mark.parametrize("query", [
@@ -201,3 +204,27 @@ def test_a_clip_that_links_out_of_the_cameras_folders_is_not_served(world, clip,
     finally:
         (tmp_path / "spool-thumbnail.jpg").rename(world.camera.outbox / f"{clip.stem}.jpg")
         shutil.rmtree(day)
+
+
+def test_a_hung_nas_never_holds_up_the_api(world, clip):
+    release, stuck = threading.Event(), threading.Event()
+    library = world.host.library
+    real_folder = library._folder
+
+    def hanging_folder(folder, kind):  # listing and stat on the NAS stop answering
+        stuck.set()
+        release.wait(30)
+        return real_folder(folder, kind)
+
+    library._folder = hanging_folder
+    try:
+        library.wake()
+        assert stuck.wait(10)  # the indexer is now stuck in the hung NAS
+        for _ in range(30):  # more requests than the web server has threads
+            status, page = world.client.json("GET", "/api/v1/events")
+            assert status == 200 and clip.event in [e["event"] for e in page["events"]]
+            assert world.client.json("GET", f"/api/v1/events/{clip.event}")[0] == 200
+            assert world.client.json("GET", "/api/v1/health")[0] == 200
+    finally:
+        library._folder = real_folder
+        release.set()

@@ -96,4 +96,5 @@ def upload(world, stem: str) -> Path:
     day.mkdir(parents=True, exist_ok=True)
     for suffix in (".mp4", ".jpg", ".json"):
         shutil.copy2(world.camera.outbox / f"{stem}{suffix}", day / f"{stem}{suffix}")
+    world.host.library.scan()  # as the uploader wakes the list's indexer
     return day

@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 
 from bottle import HTTPResponse, request
 
-from smartcam.clips.library import BadQuery, NasSlow
+from smartcam.clips.library import BadQuery
 from smartcam.errors import CameraUnavailable, ControlError, SmartcamError
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def boundary(callback: Callable[..., Any]) -> Callable[..., Any]:
             return error_reply(err.status, str(err))
         except BadQuery as err:
             return error_reply(400, str(err))
-        except (CameraUnavailable, NasSlow) as err:
+        except CameraUnavailable as err:
             return error_reply(503, str(err))
         except ControlError as err:
             return error_reply(409, f"the camera refused: {err}")

@@ -10,7 +10,7 @@ from typing import Any
 from bottle import Bottle, HTTPResponse, parse_range_header, request, static_file
 
 from smartcam.clips.library import Clip, ClipLibrary
-from smartcam.clips.names import EVENT_ID
+from smartcam.clips.names import EVENT_ID, utc
 from smartcam.host.api.base import PREFIX, fail, query, reply
 
 log = logging.getLogger(__name__)
@@ -19,7 +19,7 @@ ACCEL_BASE = re.compile(r"/[A-Za-z0-9._~/-]*/")
 
 
 def add_event_routes(api: Bottle, host: Any) -> None:
-    index = ClipLibrary(host.cfg)
+    index: ClipLibrary = host.library  # answers from its last look: no request waits on the NAS
 
     def card(clip: Clip, data: dict[str, Any]) -> dict[str, Any]:
         urls = {
@@ -41,7 +41,9 @@ def add_event_routes(api: Bottle, host: Any) -> None:
             cursor=request.query.getunicode("cursor"),
             offset=offset,
         )
-        return {"events": [card(c, d) for c, d in found], "next": following}
+        listed = index.snapshot.listed_at
+        return {"events": [card(c, d) for c, d in found], "next": following,
+                "listed_at": utc(listed) if listed else None}
 
     def lookup(event: str) -> tuple[Clip, dict[str, Any]]:
         if not EVENT_ID.fullmatch(event):
@@ -64,6 +66,11 @@ def add_event_routes(api: Bottle, host: Any) -> None:
     def serve_file(event: str, kind: str, mimetype: str) -> HTTPResponse:
         clip, _ = lookup(event)
         path = clip.video if kind == "clip" else clip.thumbnail
+        base = request.get_header("X-Accel-Base")
+        if base and clip.stored == "nas" and ACCEL_BASE.fullmatch(base) and ".." not in base:
+            # nginx reads the NAS (and refuses symlinks there); this thread touches nothing
+            target = base + clip.relative(path)
+            return HTTPResponse("", headers={"Content-Type": mimetype, "X-Accel-Redirect": target})
         try:
             size = path.stat().st_size
         except OSError:
@@ -71,10 +78,6 @@ def add_event_routes(api: Bottle, host: Any) -> None:
         if not index.holds(path):
             log.warning("not serving %s: it leads out of the camera's folders", path)
             fail(404, f"the {kind} of event {event} is missing")
-        base = request.get_header("X-Accel-Base")
-        if base and clip.stored == "nas" and ACCEL_BASE.fullmatch(base) and ".." not in base:
-            target = base + clip.relative(path)
-            return HTTPResponse("", headers={"Content-Type": mimetype, "X-Accel-Redirect": target})
         wanted = request.environ.get("HTTP_RANGE")
         if wanted and not wanted.startswith("bytes="):
             del request.environ["HTTP_RANGE"]  # a unit we do not know: the whole file (RFC 9110)

@@ -120,7 +120,10 @@ def document(version: str, editable: Mapping[str, tuple[str, ...]]) -> dict[str,
                         "events": {"type": "array", "items": ref("Event")},
                         "next": nullable({"type": "string", "description": "cursor of the "
                                           "next page; null on the last"}),
-                    }, ("events", "next")), "One page of clips."),
+                        "listed_at": nullable({"type": "string", "description": "when the "
+                                               "clips were last looked at (UTC): the list is "
+                                               "as of then; null before the first look"}),
+                    }, ("events", "next", "listed_at")), "One page of clips."),
                     "400": BAD_REQUEST,
                 },
             }},

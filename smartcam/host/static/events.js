@@ -2,7 +2,7 @@
 // added on top every few seconds) and the player that opens above it.
 import { api } from "./api.js";
 import { $, el } from "./dom.js";
-import { duration, when } from "./format.js";
+import { ago, duration, when } from "./format.js";
 
 const PAGE_SIZE = "24";
 const shown = new Map(); // event id -> its <li>, so a refresh touches only what changed
@@ -69,6 +69,17 @@ function closePlayer() {
   unmarkPlaying();
 }
 
+// The host answers from its last look at the clips; a NAS that hangs makes that look old.
+const STALE_SECONDS = 30;
+
+function showAsOf(listedAt) {
+  const age = listedAt ? (Date.now() - Date.parse(listedAt)) / 1000 : 0;
+  const note = $("events-stale");
+  note.hidden = age < STALE_SECONDS;
+  note.textContent = note.hidden ? "" :
+    `The NAS is slow to answer: this list is as of ${ago(listedAt)}.`;
+}
+
 function showListEnds() {
   $("more").hidden = !next;
   $("events-empty").hidden = shown.size > 0;
@@ -92,6 +103,7 @@ function showEvents(list, append) {
 // The first page again, from scratch (at start and when a filter changes).
 export async function loadEvents() {
   const data = await api(eventQuery(null));
+  showAsOf(data.listed_at);
   showEvents(data.events, false);
   next = data.next;
   $("more").hidden = !next;
@@ -101,6 +113,7 @@ export async function loadEvents() {
 // a person's finger, and "waiting for upload" turns into a NAS clip where it is.
 export async function refreshEvents() {
   const data = await api(eventQuery(null));
+  showAsOf(data.listed_at);
   const fresh = [];
   for (const ev of data.events) {
     const old = shown.get(ev.event);
