@@ -267,6 +267,19 @@ INTERFACES = v.ValueType[tuple[str, ...]](
 )
 
 
+def _parse_host_names(value: str) -> tuple[str, ...]:
+    items = tuple(item.strip().lower() for item in value.split(",") if item.strip())
+    for item in items:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9.:-]{0,252}", item):
+            raise v.Invalid(f"{item!r} is not one")
+    return items
+
+
+HOST_NAMES = v.ValueType[tuple[str, ...]](
+    "empty, or host names or addresses separated by commas", _parse_host_names, ", ".join
+)
+
+
 @dataclass(frozen=True)
 class Peers(Section):
     """How cameras find and trust each other: mDNS and notes on the NAS find the cameras of the
@@ -313,6 +326,19 @@ class Web(Section):
         v.HostPort("127.0.0.1", 8080), "Address the web application listens on.", v.address()
     )
     title: str = setting("", "Title of the web page; empty: the camera name.", v.text(100))
+    hosts: tuple[str, ...] = setting(
+        (),
+        "Other names the page is reached by (a DNS name, a reverse proxy's), besides the "
+        "camera's own names and addresses; a request for any other name is refused.",
+        HOST_NAMES,
+    )
+    password: str = setting(
+        "",
+        "Password for the page and the API (any user name); empty: none. Peers' signed "
+        "triggers and GET /api/v1/health need none.",
+        v.pattern(r"|[^\s].{6,126}[^\s]", "empty, or 8 to 128 characters"),
+        secret=True,
+    )
 
 
 @dataclass(frozen=True)

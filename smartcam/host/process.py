@@ -24,6 +24,7 @@ from smartcam.coop.worker import Cooperation
 from smartcam.errors import ConfigError, SmartcamError
 from smartcam.host.api.base import MAX_BODY
 from smartcam.host.camlink import CameraLink
+from smartcam.host.gate import Gate
 from smartcam.host.web import make_app
 from smartcam.sdnotify import Notifier
 from smartcam.storage.retention import Retention
@@ -81,7 +82,7 @@ def serve(host: Host, notifier: Notifier | None = None) -> None:
     notifier = notifier or Notifier()
     listen = host.cfg.web.listen
     server = waitress.create_server(
-        make_app(host), host=listen.host, port=listen.port or 8080, threads=24,
+        Gate(make_app(host), host.cfg), host=listen.host, port=listen.port or 8080, threads=24,
         ident="smartcam", channel_timeout=30,
         max_request_body_size=MAX_BODY,  # nothing we take is bigger; waitress spools more to disk
         # Waitress keeps what a streamed response sent in memory up to this mark; its 16 MiB

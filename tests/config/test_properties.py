@@ -119,7 +119,14 @@ SECTIONS = {
             ).map(tuple),
         }
     ),
-    "web": st.fixed_dictionaries({"listen": address, "title": words}),
+    "web": st.fixed_dictionaries({
+        "listen": address,
+        "title": words,
+        "hosts": st.lists(st.from_regex(r"[a-z0-9][a-z0-9.-]{0,20}", fullmatch=True),
+                          max_size=3).map(tuple),
+        "password": st.just("") | st.text(st.sampled_from(string.ascii_letters + " #="),
+                                          min_size=8, max_size=30).map(lambda p: f"x{p}x"),
+    }),
     "system": st.fixed_dictionaries(
         {
             "hostname": st.from_regex(
