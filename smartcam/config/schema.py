@@ -72,10 +72,24 @@ class Section:
         return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
 
 
-def hostname_name() -> str:
-    """This machine's hostname as a camera name: first label, lowercased, cleaned to a-z 0-9 -."""
+# Host names a whole fleet may share straight out of the box: a camera named after one would
+# share its NAS folder and ignore its peers, so it gets a suffix from its machine id.
+STOCK_HOSTNAMES = {"raspberrypi", "localhost", "debian", "ubuntu", "smartcam", "pi", ""}
+MACHINE_ID = Path("/etc/machine-id")
+
+
+def hostname_name(machine_id: Path = MACHINE_ID) -> str:
+    """This machine's hostname as a camera name: first label, lowercased, cleaned to a-z 0-9 -;
+    a stock hostname gets `-` and four hex digits of /etc/machine-id."""
     cleaned = re.sub(r"[^a-z0-9-]+", "-", socket.gethostname().split(".")[0].lower())
-    return cleaned.strip("-")[:32].strip("-") or "smartcam"
+    name = cleaned.strip("-")[:32].strip("-")
+    if name in STOCK_HOSTNAMES:
+        try:
+            suffix = re.sub(r"[^0-9a-f]", "", machine_id.read_text().lower())[-4:]
+        except OSError:
+            suffix = ""
+        name = f"{name or 'smartcam'}-{suffix}" if suffix else name or "smartcam"
+    return name
 
 
 # A camera's or a group's name: in clip file names (clips.names), NAS folders, mDNS, triggers.
@@ -93,7 +107,8 @@ class Camera(Section):
         hostname_name,
         "Name of this camera: in clip file names, on its web page and to its peers.",
         NAME,
-        default_doc="this machine's hostname",
+        default_doc="this machine's hostname (a stock one such as raspberrypi gets a suffix "
+        "from /etc/machine-id)",
         example="frontdoor",
     )
     group: str = setting(

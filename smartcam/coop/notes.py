@@ -141,24 +141,24 @@ class NasDiscovery:
             return False
         return True
 
-    def scan(self, me: str = "") -> list[Record] | None:
-        """The other cameras' fresh notes; None while the NAS is not up (nothing known)."""
+    def scan(self) -> list[Record] | None:
+        """Every fresh note, ours too (a camera with our name would have overwritten it: the
+        table tells); None while the NAS is not up (nothing known)."""
         now = self.clock()
         try:
             with self.nas.root() as root:
-                return [r for r in self._notes(root, me)
-                        if -AHEAD <= now - r.updated <= self.stale]
+                return [r for r in self._notes(root) if -AHEAD <= now - r.updated <= self.stale]
         except NasUnavailable:
             return None
         except OSError as err:
             log.warning("cannot list %s: %s", self.nas.path, err)
             return None
 
-    def _notes(self, root: int, me: str) -> list[Record]:
+    def _notes(self, root: int) -> list[Record]:
         entries = sorted(e.name for e in os.scandir(root) if e.is_dir(follow_symlinks=False))
         found = []
         for camera in entries:
-            if camera == me or camera.startswith("."):
+            if camera.startswith("."):
                 continue
             where = f"{self.nas.path}/{camera}/{FILE}"
             try:
@@ -181,8 +181,7 @@ class NasDiscovery:
                     log.warning("ignoring %s: %s", where, err)
                 continue
             self._complained.discard(where)
-            if record.name != me:
-                found.append(record)
+            found.append(record)
         return found
 
     def tick(self) -> None:
@@ -200,8 +199,7 @@ class NasDiscovery:
                 self.last_write = now  # try again at the next interval, not every tick
         if now - self.last_read >= self.read_every:
             self.last_read = now
-            own = record.name if record else ""
-            notes = self.scan(own)
+            notes = self.scan()
             if notes is not None:  # NAS away: what it said before runs out by itself
                 self.table.replace_source("nas", (r.sighting(self.stale, now) for r in notes))
 

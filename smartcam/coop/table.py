@@ -19,12 +19,13 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 log = logging.getLogger(__name__)
 SOURCES = ("mdns", "nas", "static")
+NAMESAKE_SECONDS = 600.0  # a camera with our name is reported this long after it was seen
 STATIC_PORT = 80  # [peers] static entries without a port: nginx in front of the peer's API
 API = "/api/v1"
 API_PATH = re.compile(r"/[A-Za-z0-9._~/-]{0,64}", re.ASCII)  # what a peer may announce as its API
@@ -86,11 +87,14 @@ class Peer:
 class PeerTable:
     """Thread-safe: sources write from their own threads, triggers and the API read."""
 
-    def __init__(self, me: str, clock: Callable[[], float] = time.time):
+    def __init__(self, me: str, clock: Callable[[], float] = time.time,
+                 ours: Callable[[], Collection[str]] | None = None):
         self.me = me
         self.clock = clock
+        self.ours = ours  # our addresses, to tell our own sightings from a namesake's
         self._lock = threading.Lock()
         self._seen: dict[tuple[str, str], Sighting] = {}
+        self._namesakes: dict[tuple[str, ...], Sighting] = {}  # addresses -> the last sighting
         self.version = 0  # bumped on every change the peers would notice
 
     # -- sources write ---------------------------------------------------------------------------
@@ -100,7 +104,8 @@ class PeerTable:
         if sighting.source not in SOURCES:
             raise ValueError(f"unknown peer source {sighting.source!r}")
         if sighting.name == self.me and sighting.source != "static":
-            return  # our own announcement or our own discovery.txt
+            self._namesake(sighting)  # our own announcement or note, or another camera's
+            return
         if not sighting.seen:
             sighting = replace(sighting, seen=self.clock())
         key = (sighting.source, sighting.name)
@@ -117,6 +122,27 @@ class PeerTable:
             log.info("peer %s moved from %s:%s to %s:%s (%s)", sighting.name,
                      ",".join(old.addresses), old.port, ",".join(sighting.addresses),
                      sighting.port, sighting.source)
+
+    def _namesake(self, sighting: Sighting) -> None:
+        """A sighting with our name from addresses that are not ours: another camera with
+        the same [camera] name, which would share our NAS folder and ignore our triggers."""
+        if self.ours is None or set(sighting.addresses) & set(self.ours()):
+            return
+        if not sighting.seen:
+            sighting = replace(sighting, seen=self.clock())
+        with self._lock:
+            new = sighting.addresses not in self._namesakes
+            self._namesakes[sighting.addresses] = sighting
+        if new:
+            log.error("another camera is also named %s (at %s, seen by %s): give each camera its "
+                      "own [camera] name", self.me, ",".join(sighting.addresses), sighting.source)
+
+    def namesakes(self) -> list[Sighting]:
+        """Other cameras with our name seen in the last NAMESAKE_SECONDS."""
+        cutoff = self.clock() - NAMESAKE_SECONDS
+        with self._lock:
+            self._namesakes = {k: s for k, s in self._namesakes.items() if s.seen >= cutoff}
+            return sorted(self._namesakes.values(), key=lambda s: s.addresses)
 
     def withdraw(self, source: str, name: str) -> None:
         with self._lock:

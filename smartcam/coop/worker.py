@@ -62,7 +62,7 @@ class Cooperation:
         self.name, self.group, self.version = cam.name, cam.group, __version__
         self.port = announced_port(cfg)
         self.interfaces = tuple(peers.interfaces)
-        self.table = PeerTable(cam.name, clock)
+        self.table = PeerTable(cam.name, clock, ours=self.addresses)
         self.receiver = Receiver(cam.name, cam.group, peers.secret, link,
                                  enabled=self.enabled, clock=clock)
         self.fanout = Fanout(peers.secret)
@@ -160,6 +160,10 @@ class Cooperation:
         if not self.enabled:
             return []
         out = []
+        for other in self.table.namesakes():
+            out.append(("error", f"Another camera is also named {self.name} (at "
+                        f"{', '.join(other.addresses)}): each camera needs its own [camera] name, "
+                        "or they ignore each other's triggers and share one NAS folder."))
         for peer, why in sorted(self.fanout.failing().items()):
             out.append(("warning", f"Group triggers do not reach {peer} ({why}): it will not "
                         "record with this camera. Check that it is on and reachable."))

@@ -84,3 +84,18 @@ def test_timezone_database_when_present() -> None:
     assert values.timezone.parse("Europe/Berlin") == "Europe/Berlin"
     with pytest.raises(Invalid, match='did you mean "Europe/Berlin"'):
         values.timezone.parse("Europe/Berln")
+
+
+def test_a_stock_hostname_gets_a_suffix_of_the_machine_id(tmp_path, monkeypatch):
+    import socket
+
+    from smartcam.config.schema import hostname_name
+
+    machine_id = tmp_path / "machine-id"
+    machine_id.write_text("5f3a0c2e9b1d4e7f8a6b2c4d1e0f9a8b\n")
+    monkeypatch.setattr(socket, "gethostname", lambda: "raspberrypi")
+    assert hostname_name(machine_id) == "raspberrypi-9a8b"  # one per machine, not per fleet
+    monkeypatch.setattr(socket, "gethostname", lambda: "Front-Door.lan")
+    assert hostname_name(machine_id) == "front-door"  # a name someone chose is kept
+    monkeypatch.setattr(socket, "gethostname", lambda: "raspberrypi")
+    assert hostname_name(tmp_path / "none") == "raspberrypi"  # no machine id: as it is

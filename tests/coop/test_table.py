@@ -135,3 +135,16 @@ def test_sources_write_from_many_threads(table):
 
 
 SOURCE_LIST = ("mdns", "nas", "mdns", "nas")
+
+
+def test_a_camera_with_our_name_elsewhere_is_a_namesake_not_a_peer():
+    clock = Clock()
+    table = PeerTable("cam-a", clock, ours=lambda: {"192.0.2.1"})
+    table.see(mdns("cam-a", ("192.0.2.1",)))  # our own announcement, heard back
+    assert table.namesakes() == [] and table.peers() == []
+    table.see(mdns("cam-a", ("192.0.2.9",)))  # a second camera left on the same name
+    table.see(nas("cam-a", ("192.0.2.9",)))  # and its note in "our" NAS folder
+    (other,) = table.namesakes()
+    assert other.addresses == ("192.0.2.9",) and table.peers() == []
+    clock.t += 601
+    assert table.namesakes() == []  # gone quiet: no longer reported

@@ -56,3 +56,14 @@ def test_static_peers_from_the_config_are_in_the_table(tmp_path):
     rows = {r["name"]: r for r in coop.as_json()["peers"]}
     assert rows["192.0.2.7:8080"]["port"] == 8080 and rows["cam-z"]["port"] == 80
     assert rows["cam-z"]["sources"].keys() == {"static"} and rows["cam-z"]["group"] is None
+
+
+def test_a_namesake_is_an_error_on_the_page(tmp_path):
+    from smartcam.coop.table import Sighting
+
+    cfg = from_text(f"[camera]\nname = cam-a\n[storage]\nnas = {tmp_path}\ntype = local\n"
+                    "[peers]\nenabled = true\nsecret = 0123456789abcdef\n")
+    coop = Cooperation(cfg, FakeLink())
+    coop.table.see(Sighting("mdns", "cam-a", "default", ("192.0.2.99",), 80))
+    (level, message), = coop.problems()
+    assert level == "error" and "also named cam-a" in message and "192.0.2.99" in message
