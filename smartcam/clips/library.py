@@ -78,8 +78,9 @@ class Clip:
         return self.folder / f"{self.stem}.jpg"
 
     def relative(self, path: Path) -> str:
-        """A NAS file's path below `<nas>/<camera>/` (for nginx's X-Accel-Redirect)."""
-        return f"{self.day}/{path.name}"
+        """A NAS file's path below `<nas>/`, `<camera>/<day>/<file>` (for nginx's
+        X-Accel-Redirect: nginx serves the NAS root, the camera's name is ours)."""
+        return f"{self.folder.parent.name}/{self.day}/{path.name}"
 
 
 @dataclass(frozen=True)

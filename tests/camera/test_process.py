@@ -12,6 +12,7 @@ import pytest
 from smartcam.errors import ControlError
 from tests.camera.camproc import CameraProcess
 from tests.clipcheck import ffprobe, published
+from tests.waiting import wait_for
 
 
 @pytest.fixture
@@ -28,15 +29,23 @@ def camera(tmp_path):
         p.stop()
 
 
+def frames(cam) -> int:
+    return cam.client.request("status")["status"]["frames"]
+
+
+def wait_frames(cam, n: int) -> None:
+    """Wait until the camera has read n more frames (fps = 20 in camproc's config)."""
+    target = frames(cam) + n
+    wait_for(lambda: frames(cam) >= target, timeout=60, what=f"{n} more frames")
+
+
 def test_ready_status_and_watchdog(camera):
     cam = camera()
     status = cam.client.request("status")["status"]
     assert status["camera"] == "cam-test" and status["state"] == "idle"
-    time.sleep(2.5)
-    messages = cam.notifications()
-    assert any(m.startswith("READY=1") for m in messages)
-    assert messages.count("WATCHDOG=1") >= 1
-    assert cam.client.request("status")["status"]["frames"] > 20
+    wait_frames(cam, 21)
+    wait_for(lambda: "WATCHDOG=1" in cam.notifications(), what="a watchdog ping")
+    assert any(m.startswith("READY=1") for m in cam.notifications())
 
 
 def test_a_walker_records_a_motion_clip(camera):
@@ -52,7 +61,7 @@ def test_a_walker_records_a_motion_clip(camera):
 
 def test_trigger_records_with_incident_and_origin(camera):
     cam = camera()
-    time.sleep(1.5)
+    wait_frames(cam, 30)  # a pre-roll to record
     reply = cam.client.request("trigger", cause="peer", seconds=1.0, incident="abc123",
                                origin="cam-other")
     assert reply["incident"] == "abc123"
@@ -89,7 +98,7 @@ def test_set_changes_motion_settings_through_the_schema(camera):
 def test_live_jpeg_only_while_watched(camera):
     cam = camera()
     live = cam.dir / "run" / "live.jpg"
-    time.sleep(1)
+    wait_frames(cam, 20)
     assert not live.exists()
     cam.client.request("live", on=True, seconds=30)
     deadline = time.monotonic() + 10
@@ -97,20 +106,18 @@ def test_live_jpeg_only_while_watched(camera):
         time.sleep(0.05)
     assert live.read_bytes()[:2] == b"\xff\xd8"
     first = live.stat().st_mtime_ns
-    time.sleep(0.5)
-    assert live.stat().st_mtime_ns != first  # it keeps changing while watched
-    cam.client.request("live", on=False)
-    time.sleep(0.3)
+    wait_for(lambda: live.stat().st_mtime_ns != first, what="a new picture while watched")
+    cam.client.request("live", on=False)  # the reply comes after the frame loop's turn
     stopped = live.stat().st_mtime_ns
-    time.sleep(0.6)
+    wait_frames(cam, 20)  # a second of frames (live_fps 10) with nobody watching
     assert live.stat().st_mtime_ns == stopped
 
 
 def test_kill_9_mid_recording_leaves_a_clip_finished_on_restart(camera):
     cam = camera(pre_record=1)
-    time.sleep(1.5)
+    wait_frames(cam, 30)
     cam.client.request("trigger", cause="manual", seconds=60)
-    time.sleep(4)  # several fragments written
+    wait_frames(cam, 80)  # four seconds: several fragments written
     assert any(cam.recording.glob("*.mp4"))
     assert cam.kill(signal.SIGKILL) == -signal.SIGKILL
     # Nothing half-written was ever published.
@@ -126,9 +133,9 @@ def test_kill_9_mid_recording_leaves_a_clip_finished_on_restart(camera):
 
 def test_sigterm_finishes_the_open_clip(camera):
     cam = camera()
-    time.sleep(1.5)
+    wait_frames(cam, 30)
     cam.client.request("trigger", cause="manual", seconds=60)
-    time.sleep(1.5)
+    wait_frames(cam, 30)
     assert cam.kill(signal.SIGTERM) == 0
     [card] = published(cam.outbox)
     assert card["interrupted"] is False and card["frames"] > 20

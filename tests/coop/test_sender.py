@@ -167,14 +167,9 @@ def test_one_slow_peer_delays_neither_the_others_nor_the_origin():
         origin = MotionLease("cam-a", "yard", 10, lambda m: fanout.send(
             m, [peer("slow"), peer("b"), peer("c"), peer("d")]), lambda: "c0ffee000001", clock)
         origin.on_event({"event": "motion_start"})
-        t0 = time.monotonic()
-        origin.step()
-        assert time.monotonic() - t0 < 0.05  # the origin's path never waits for a peer
-        deadline = time.monotonic() + 2
-        while len(delivered) < 3 and time.monotonic() < deadline:
-            time.sleep(0.005)
-        assert sorted(delivered) == ["b", "c", "d"]
-        assert max(t for ts in delivered.values() for t in ts) < 0.5
+        origin.step()  # returns while "slow" is still stuck: the origin never waits for a peer
+        wait_for(lambda: len(delivered) >= 3, timeout=10, what="the fast peers")
+        assert sorted(delivered) == ["b", "c", "d"] and not release.is_set()
         clock.advance(5)  # two refreshes while "slow" still hangs: it gets only the newest
         origin.step()
         clock.advance(5)
@@ -195,7 +190,7 @@ def test_real_http_fanout_with_a_peer_that_never_answers():
     hang = socket.socket()
     hang.bind(("127.0.0.1", 0))
     hang.listen(8)  # accepts connections, never answers
-    fanout = Fanout(SECRET, timeout=1.0, post=http_post)
+    fanout = Fanout(SECRET, timeout=30.0, post=http_post)
     try:
         with TriggerServer(receivers[0]) as s0, TriggerServer(receivers[1]) as s1, \
                 TriggerServer(receivers[2]) as s2:
@@ -204,12 +199,11 @@ def test_real_http_fanout_with_a_peer_that_never_answers():
             ]
             msg = TriggerMessage("c0ffee000001", "cam-a", "yard", time.time() + 12, time.time(),
                                  "0" * 32)
-            t0 = time.monotonic()
             assert fanout.send(msg, targets) == 4
-            while any(not link.requests for link in links) and time.monotonic() - t0 < 3:
-                time.sleep(0.002)
-            elapsed = time.monotonic() - t0
-            assert elapsed < 0.5, f"the fast peers waited {elapsed:.3f} s"
+            wait_for(lambda: all(link.requests for link in links), timeout=10,
+                     what="the fast peers")
+            assert "hang" not in fanout.failing()  # still waiting for it: nobody waited behind it
+            hang.close()  # now it fails, as a dead peer does
             assert all(link.requests[0][1]["origin"] == "cam-a" for link in links)
             deadline = time.monotonic() + 3
             while "hang" not in fanout.failing() and time.monotonic() < deadline:

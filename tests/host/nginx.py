@@ -90,7 +90,7 @@ def site_variables(
         "smartcam_nginx_listen_address": address,
         "smartcam_nginx_listen_ipv6": False,
         "smartcam_nginx_upstream": upstream,
-        "smartcam_nginx_nas_dir": str(nas_dir),
+        "smartcam_nginx_nas_root": str(nas_dir),
         "smartcam_nginx_server_name": "_",
     }
 
@@ -114,9 +114,9 @@ def check_config(conf: Path, directory: Path) -> subprocess.CompletedProcess[str
 class Nginx:
     """nginx serving the smartcam site on 127.0.0.1:port in front of `upstream`.
 
-    nas_dir is the NAS root when camera is given (the site serves nas_dir/camera), else the
-    camera's own folder. extra is http-level configuration added beside the site (a benchmark's
-    static server, say).
+    nas_dir is the NAS root (the site serves it; the app names the camera's folder); camera, if
+    given, is the camera whose folder nas_dir/camera the tests look in. extra is http-level
+    configuration added beside the site (a benchmark's static server, say).
     """
 
     def __init__(
@@ -136,7 +136,7 @@ class Nginx:
         nas = Path(nas_dir) if nas_dir is not None else Path(tmp_path) / "nas"
         self.nas_dir = nas / camera if camera else nas
         self.site = self.dir / "site" / "smartcam.conf"
-        self.site.write_text(render_site(**site_variables(upstream, self.nas_dir, self.port)))
+        self.site.write_text(render_site(**site_variables(upstream, nas, self.port)))
         self.conf = self.dir / "nginx.conf"
         self.conf.write_text(NGINX_CONF.format(
             dir=self.dir,

@@ -61,12 +61,12 @@ class HostStandIn(http.server.ThreadingHTTPServer):
 class Handler(http.server.BaseHTTPRequestHandler):
     server: HostStandIn
     REDIRECTS = {
-        "/api/v1/events/abc/clip": f"{DAY}/x.mp4",
-        "/api/v1/events/abc/thumbnail": f"{DAY}/x.jpg",
-        "/api/v1/events/escape/clip": "../secret.txt",  # a buggy app must not leak the disk
-        "/api/v1/events/link/clip": f"{DAY}/link.mp4",
+        "/api/v1/events/abc/clip": f"cam/{DAY}/x.mp4",
+        "/api/v1/events/abc/thumbnail": f"cam/{DAY}/x.jpg",
+        "/api/v1/events/escape/clip": "cam/../../secret.txt",  # a buggy app must not leak
+        "/api/v1/events/link/clip": f"cam/{DAY}/link.mp4",
         "/api/v1/events/dotdot/clip": "/_nas../secret.txt",  # no slash after the prefix
-        "/api/v1/events/listing/clip": f"{DAY}/",
+        "/api/v1/events/listing/clip": f"cam/{DAY}/",
     }
 
     def log_message(self, format: str, *args: object) -> None:

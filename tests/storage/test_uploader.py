@@ -103,7 +103,8 @@ def visible(folder: Path) -> list[str]:
 def test_a_published_clip_arrives_whole_and_verified(rig):
     r = rig()
     with r.running() as up:
-        time.sleep(0.2)  # running and idle: only inotify can bring the next clip in time
+        # running and idle after its first turn: only inotify can bring the next clip in time
+        wait_for(lambda: up.health()["nas_checked"], what="the uploader's first turn")
         stem = r.publish()
         wait_for(lambda: up.health()["uploaded"] == 1, what="the upload")
     day = r.on_nas(stem)
@@ -330,12 +331,12 @@ def test_health_answers_at_once_while_a_copy_hangs(rig, monkeypatch):
     with r.running() as up:
         try:
             wait_for(lambda: up.health()["uploading"] == first, what="the copy to start")
-            time.sleep(0.3)
-            started = time.monotonic()
+            # Asked again and again while the copy cannot finish (it waits for `release`):
+            # health never waits for the NAS, or these would not return before it is released.
             for _ in range(100):
                 health = up.health()
-            assert time.monotonic() - started < 0.1
-            assert health["stalled_seconds"] >= 0.2 and health["uploading"] == first
+            assert not release.is_set() and health["uploading"] == first
+            wait_for(lambda: up.health()["stalled_seconds"] >= 0.2, what="the stall to show")
             second = r.publish(1)  # the spool keeper still counts what arrives
             wait_for(lambda: up.health()["backlog_clips"] == 2, what="the backlog to grow")
         finally:
