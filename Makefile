@@ -10,13 +10,15 @@ APT_STAMP := $(VENV)/.apt
 # footage, nginx fronts the host, wrk loads it, e2fsprogs makes the loop-mounted test NAS,
 # chromium (headless, through chromium-driver) opens the page, iproute2/nftables build the
 # cooperation tests' namespaces, avahi (inside them) is the independent mDNS client, mmdebstrap
-# and systemd-nspawn build and boot the Debian rootfs the Ansible roles are tested on.
+# and systemd-nspawn build and boot the Debian rootfs the Ansible roles are tested on, gcc builds
+# the steppable wall clock (tests/stepclock.c) the clock tests and the soak preload.
 # Installed with services held back (policy-rc.d): a packaged nginx must not start on :80.
 APT_PACKAGES := ffmpeg dpkg nginx wrk e2fsprogs util-linux chromium chromium-driver \
-	iproute2 nftables avahi-daemon avahi-utils dbus mmdebstrap systemd-container openssh-client
+	iproute2 nftables avahi-daemon avahi-utils dbus mmdebstrap systemd-container openssh-client \
+	gcc libc6-dev
 export SMARTCAM_CACHE ?= $(HOME)/.cache/smartcam
 
-.PHONY: all venv deps test lint fmt bench demo docs molecule clean
+.PHONY: all venv deps test lint fmt bench soak demo docs molecule clean
 
 all: test lint
 
@@ -51,6 +53,9 @@ fmt: $(STAMP)
 
 bench: $(STAMP)
 	@$(BIN)/python -m tests.bench  # stdout is the JSON alone
+
+soak: $(STAMP)  # an accelerated day of faults on three cameras; MINUTES=30 by default
+	@$(BIN)/python -m tests.soak --minutes $(or $(MINUTES),30)  # stdout is the JSON alone
 
 demo: $(STAMP)
 	$(BIN)/smartcam demo $(if $(DURATION),--duration $(DURATION))

@@ -14,6 +14,7 @@ class Timing:
     # storage: the uploader and its spool keeper
     rescan: float = 30.0  # look at the outbox even without an inotify event
     budget: float = 1.0  # how often the spool keeper checks the spool's size
+    drop_grace: float = 60.0  # while the NAS takes clips, a clip waits this long before a drop
     backoff_first: float = 1.0  # a failed upload is retried after this, doubling ...
     backoff_cap: float = 60.0  # ... up to this
     mount_poll: float = 2.0  # look at mountinfo to notice the NAS going or coming back

@@ -30,7 +30,6 @@ class FileSource:
         self._frames = self._container.decode(video=0)
         self._encoder = H264Encoder(info.width, info.height, info.fps, bitrate)
         self._pacer = Pacer(info.fps, pace)
-        self.epoch = self._pacer.epoch
 
     def _open(self) -> av.container.InputContainer:
         if not self.path.is_file():
@@ -53,6 +52,10 @@ class FileSource:
                 self._container.seek(0)
                 self._frames = self._container.decode(video=0)
         raise SourceError(f"source file:{self.path}: no frame could be decoded")
+
+    @property
+    def epoch(self) -> float:
+        return self._pacer.epoch
 
     def read(self, timeout: float = 0.0) -> Capture:
         frame = self._next_frame()

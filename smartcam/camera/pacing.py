@@ -15,9 +15,13 @@ class Pacer:
         self.fps = fps
         self.pace = pace
         self.start = time.monotonic()
-        # Wall-clock seconds at monotonic zero: wall = t + epoch.
-        self.epoch = time.time() - self.start
         self.frame = 0
+
+    @property
+    def epoch(self) -> float:
+        """Wall-clock seconds at monotonic zero, now: wall = t + epoch. Read afresh each time,
+        so it follows the wall clock when NTP sets or steps it, as picam's does."""
+        return time.time() - time.monotonic()
 
     def next(self) -> float:
         """The timestamp of the next frame, after sleeping until it is due when paced."""

@@ -121,11 +121,14 @@ class SyntheticSource:
         self._cols = np.linspace(0, w - 1, info.lores_width).astype(np.intp)
         self._encoder = H264Encoder(w, h, info.fps, bitrate)
         self._pacer = Pacer(info.fps, pace)
-        self.epoch = self._pacer.epoch
 
     def scene_time(self, t: float) -> float:
         s = t - self._pacer.start
         return s % self.script.period if self.script.period else s
+
+    @property
+    def epoch(self) -> float:
+        return self._pacer.epoch
 
     def read(self, timeout: float = 0.0) -> Capture:
         index = self._pacer.frame

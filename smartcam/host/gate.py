@@ -29,6 +29,7 @@ from smartcam.config import Config
 WRITES = {"POST", "PUT", "DELETE", "PATCH"}
 OPEN_PATHS = {"/api/v1/health", "/api/v1/trigger"}  # the fleet's health gate; signed triggers
 ADDRESSES_SECONDS = 10.0  # our addresses are looked up again after this (DHCP may move them)
+ADDRESSES_RETRY = 1.0  # ... or after this, when a request names an address we do not know
 Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -93,7 +94,10 @@ class Gate:
     def _ours(self, name: str) -> bool:
         if name in self.names or name.startswith("127."):
             return True
-        if time.monotonic() - self._addresses_at > ADDRESSES_SECONDS:
+        # Looked up again when old, and at once (at most once a second) for a name we do not
+        # know: after DHCP moves the camera, its new address must work from the first request.
+        age = time.monotonic() - self._addresses_at
+        if age > ADDRESSES_SECONDS or (name not in self._addresses and age > ADDRESSES_RETRY):
             self._addresses, self._addresses_at = our_addresses(), time.monotonic()
         return name in self._addresses
 

@@ -102,7 +102,8 @@ def serve(host: Host, notifier: Notifier | None = None) -> None:
     url = f"http://{listen.host}:{server.effective_port}"  # type: ignore[attr-defined]
     notifier.ready(f"serving {url}")
     log.info("serving %s", url)
-    api = CameraApi(url, timeout=SELF_CHECK_SECONDS)
+    api = CameraApi(self_check_url(listen.host, server.effective_port),  # type: ignore[attr-defined]
+                    timeout=SELF_CHECK_SECONDS)
     try:
         while not host.stop.wait(SELF_CHECK_SECONDS / 2):
             if _healthy(host, api):
@@ -112,6 +113,13 @@ def serve(host: Host, notifier: Notifier | None = None) -> None:
         server.close()
         host.close()
         notifier.close()
+
+
+def self_check_url(listen: str, port: int) -> str:
+    """Where the host asks itself for health: a wildcard listen address is reached on loopback
+    (the gate would refuse a Host header of 0.0.0.0: it is none of the camera's names)."""
+    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(listen, listen)
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def _healthy(host: Host, api: CameraApi) -> bool:

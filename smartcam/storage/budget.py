@@ -5,6 +5,10 @@ can never be uploaded), then the oldest waiting clip (a logged ERROR, counted an
 page). The camera splits a long clip when the room runs short, so there is always a waiting
 clip to drop before the one being written runs into a full disk.
 
+While the NAS does take clips, a waiting clip is given `Timing.drop_grace` seconds to be
+uploaded before it may be dropped: a spool squeezed below the budget (the RAM is short) then
+costs nothing, as the uploader empties it, and only a NAS slower than the camera loses clips.
+
 `SpoolKeeper.run` is its own thread, so a hung NAS never stops the spool from being kept: it
 wakes on inotify (a file renamed into or written in outbox/) and every `Timing.budget`
 seconds, and tells the uploader when a clip arrived. The clip the uploader is copying is never
@@ -40,13 +44,14 @@ class Waiting:
     stem: str
     complete: bool  # its sidecar is there
     size: int  # of all its files
+    since: float = 0.0  # wall clock it was published (its sidecar's mtime)
 
 
 def waiting_clips(outbox: Path) -> list[Waiting]:
     """The clips in the outbox, oldest first; files whose names are not a clip's are left out."""
     sizes: dict[str, int] = {}
     stamps: dict[str, str] = {}
-    sidecars = set()
+    sidecars: dict[str, float] = {}
     with os.scandir(outbox) as entries:
         for entry in entries:
             found = split_file(entry.name)
@@ -54,14 +59,16 @@ def waiting_clips(outbox: Path) -> list[Waiting]:
                 continue
             clip, suffix = found
             try:
-                sizes[clip.stem] = sizes.get(clip.stem, 0) + entry.stat().st_size
+                st = entry.stat()
             except FileNotFoundError:
                 continue
+            sizes[clip.stem] = sizes.get(clip.stem, 0) + st.st_size
             stamps[clip.stem] = clip.stamp
             if suffix == ".json":
-                sidecars.add(clip.stem)
+                sidecars[clip.stem] = st.st_mtime
     order = sorted(sizes, key=lambda stem: (stamps[stem], stem))
-    return [Waiting(stem, stem in sidecars, sizes[stem]) for stem in order]
+    return [Waiting(stem, stem in sidecars, sizes[stem], sidecars.get(stem, 0.0))
+            for stem in order]
 
 
 def dir_bytes(path: Path) -> int:
@@ -91,13 +98,15 @@ def remove_clip(folder: Path, stem: str, into: Path | None = None) -> None:
 
 class SpoolKeeper:
     def __init__(self, spool: Path, spool_size: int, on_arrival: Callable[[], None],
-                 timing: Timing | None = None, headroom: int = 0):
+                 timing: Timing | None = None, headroom: int = 0,
+                 nas_taking: Callable[[], bool] = lambda: False):
         dirs = SpoolDirs(spool)
         self.recording, self.outbox, self.rejected = dirs.recording, dirs.outbox, dirs.rejected
         self.spool_size, self.headroom = spool_size, headroom
         self.budget = spool_size
         self.timing = timing or Timing()
         self._on_arrival = on_arrival
+        self._nas_taking = nas_taking  # the uploader's last turn went well
         self._lock = threading.Lock()  # drops vs. the clip being uploaded; never over NAS I/O
         self._busy: str | None = None
         self._stats: dict[str, Any] = {
@@ -171,14 +180,16 @@ class SpoolKeeper:
                 return
             # What we hold plus what is still free: the disk may be smaller than spool_size,
             # or shared; the camera needs `headroom` of it to go on writing.
-            self.budget = min(self.spool_size, used + rejected + free - self.headroom)
+            self.budget = max(0, min(self.spool_size, used + rejected + free - self.headroom))
             used += self._trim_rejected(self.budget - used - rejected, rejected)
+            taking = self._nas_taking()  # then only a clip the uploader has not reached goes
             kept = []
             for clip in clips:
-                if used <= self.budget or not clip.complete or clip.stem == self._busy:
+                if (used <= self.budget or not clip.complete or clip.stem == self._busy
+                        or (taking and time.time() - clip.since < self.timing.drop_grace)):
                     kept.append(clip)
                     continue
-                self._drop(clip, used)
+                self._drop(clip, used, taking)
                 used -= clip.size
             backlog = [c for c in kept if c.complete]
             self._stats.update(backlog_clips=len(backlog),
@@ -199,9 +210,10 @@ class SpoolKeeper:
             left -= size
         return left
 
-    def _drop(self, clip: Waiting, used: int) -> None:
-        reason = (f"the spool is full ({used >> 20} MiB used of {self.budget >> 20} MiB)"
-                  " while the NAS does not take clips")
+    def _drop(self, clip: Waiting, used: int, nas_taking: bool) -> None:
+        reason = (f"the spool is full ({used >> 20} MiB used of {self.budget >> 20} MiB) while "
+                  + ("the NAS takes clips more slowly than the camera records them" if nas_taking
+                     else "the NAS does not take clips"))
         remove_clip(self.outbox, clip.stem)
         log.error("DROPPED clip %s (%d bytes), never uploaded: %s", clip.stem, clip.size, reason)
         self._stats["dropped"] += 1

@@ -61,8 +61,9 @@ class Uploader:
         self.on_uploaded: Callable[[], None] = lambda: None  # a clip is on the NAS (the list)
         self._work = threading.Event()  # something arrived in the outbox
         self._nudge = threading.Event()  # wake(): try now, whatever the backoff
+        self.taking = False  # the last turn uploaded all it found, and the NAS is mounted
         self.keeper = SpoolKeeper(spool, cfg.storage.spool_size, self._work.set, self.timing,
-                                  headroom(cfg.camera.bitrate))
+                                  headroom(cfg.camera.bitrate), lambda: self.taking)
         self._lock = threading.Lock()  # guards _stats only; never held over I/O
         self._stats: dict[str, Any] = {
             "nas": self.nas.down("not checked yet").as_dict(), "uploading": None,
@@ -128,6 +129,7 @@ class Uploader:
                 mounted = self.nas.mount_problem() is None
                 if mounted != was_mounted:
                     was_mounted, retry_at = mounted, 0.0
+                    self.taking = self.taking and mounted
                     self._work.set()
             if now >= retry_at and (self._work.is_set() or now >= rescan_at):
                 self._work.clear()
@@ -136,10 +138,10 @@ class Uploader:
                     self.upload_waiting(stop)
                     if failures:
                         log.info("uploading again after %d failed tries", failures)
-                    failures, retry_at = 0, 0.0
+                    failures, retry_at, self.taking = 0, 0.0, True
                     self._set(last_error=None, failures=0)
                 except Exception as err:  # OSError above all; anything else is a bug: log it
-                    failures += 1
+                    failures, self.taking = failures + 1, False
                     delay = min(t.backoff_cap, t.backoff_first * 2 ** min(failures - 1, 30))
                     retry_at = time.monotonic() + delay
                     self._work.set()  # the same clips are due again at retry_at

@@ -6,10 +6,12 @@ import json
 import os
 import signal
 import time
+from datetime import datetime
 
 import pytest
 
 from smartcam.errors import ControlError
+from tests import stepclock
 from tests.camera.camproc import CameraProcess
 from tests.clipcheck import ffprobe, published
 from tests.waiting import wait_for
@@ -69,6 +71,24 @@ def test_trigger_records_with_incident_and_origin(camera):
     assert (card["cause"], card["incident"], card["origin"]) == ("peer", "abc123", "cam-other")
     assert card["event"] == reply["event"]
     assert card["pre_record"] >= 1.0
+
+
+def test_a_trigger_reckoned_on_a_stepped_clock_is_taken(camera, tmp_path):
+    """NTP steps the Pi's clock back 10 s while the camera runs. The host reckons a peer's
+    lease on the same (new) clock: the camera must not find it in the past."""
+    if reason := stepclock.problem():
+        pytest.skip(reason)
+    clock = tmp_path / "clock"
+    cam = camera(env=stepclock.env(clock))
+    stepclock.step(clock, -10)
+    time.sleep(stepclock.RELOAD)  # the library rereads the file once a second; nothing to poll
+    wait_frames(cam, 10)
+    reply = cam.client.request("trigger", cause="peer", until=time.time() - 10 + 3,
+                               incident="stepped", origin="cam-other")
+    assert reply["incident"] == "stepped"
+    card = cam.client.next_event("clip_ready", timeout=30)["clip"]
+    start = datetime.fromisoformat(card["start"].replace("Z", "+00:00")).timestamp()
+    assert abs(start + 10 - time.time()) < 15, "the clip is named by the stepped clock"
 
 
 @pytest.mark.parametrize("line", [

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import base64
 import json
+from urllib.parse import urlsplit
 
 import pytest
 
 from smartcam.config import from_text
+from smartcam.host import gate as gate_module
 from smartcam.host.gate import Gate, host_name
+from smartcam.host.process import self_check_url
 from tests.host.wsgiclient import Client
+from tests.waiting import Clock
 
 
 def app(environ, start_response):
@@ -34,10 +38,33 @@ def test_a_foreign_host_name_is_refused_whatever_it_asks(method, path):
     assert r.status == 403 and "does not answer to the name" in json.loads(r.body)["error"]
 
 
+@pytest.mark.parametrize("listen", ["0.0.0.0", "::", "127.0.0.1", "192.0.2.1"])
+def test_the_hosts_own_health_check_passes_whatever_it_listens_on(listen, monkeypatch):
+    """The host asks itself for health every few seconds; refused, systemd restarts it."""
+    monkeypatch.setattr(gate_module, "our_addresses", lambda: {"127.0.0.1", "::1", "192.0.2.1"})
+    host = urlsplit(self_check_url(listen, 8080)).netloc
+    assert gate().request("GET", "/api/v1/health", headers={"Host": host}).status == 200
+
+
 def test_extra_names_come_from_the_config():
     client = gate("[web]\nhosts = cams.example.org, 192.0.2.50\n")
     for host in ("cams.example.org", "192.0.2.50:80"):
         assert client.request("GET", "/", headers={"Host": host}).status == 200
+
+
+def test_a_new_address_answers_from_its_first_request(monkeypatch):
+    """DHCP moved the camera: its old address list must not refuse the new one for long."""
+    addresses = {"127.0.0.1", "192.0.2.1"}
+    monkeypatch.setattr(gate_module, "our_addresses", lambda: set(addresses))
+    clock = Clock()
+    monkeypatch.setattr(gate_module.time, "monotonic", clock)
+    client = gate()
+    assert client.request("GET", "/", headers={"Host": "192.0.2.1"}).status == 200
+    addresses.remove("192.0.2.1")
+    addresses.add("192.0.2.12")
+    clock.advance(gate_module.ADDRESSES_RETRY + 0.1)  # well inside ADDRESSES_SECONDS
+    assert client.request("GET", "/", headers={"Host": "192.0.2.12"}).status == 200
+    assert client.request("GET", "/", headers={"Host": "192.0.2.1"}).status == 403
 
 
 @pytest.mark.parametrize("headers, status", [

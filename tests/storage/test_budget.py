@@ -43,3 +43,24 @@ def test_the_budget_is_what_the_disk_holds_when_that_is_less_than_spool_size(tmp
     keeper.keep_budget()
     st = os.statvfs(tmp_path)
     assert keeper.health()["spool_budget_bytes"] <= st.f_bavail * st.f_frsize - (1 << 20)
+
+
+def test_while_the_nas_takes_clips_a_squeezed_spool_gives_the_uploader_time(tmp_path):
+    """The RAM disk shrank below what the budget wants: the uploader empties it, so a clip is
+    only dropped when it has waited longer than a working NAS would take (a NAS too slow)."""
+    taking = True
+    keeper = SpoolKeeper(tmp_path, 1_000_000, lambda: None, nas_taking=lambda: taking)
+    (tmp_path / "recording").mkdir()
+    young = put_clip(tmp_path / "outbox", "20260102T000000Z", 600_000)
+    old = put_clip(tmp_path / "outbox", "20260102T000100Z", 600_000)
+    gone = time.time() - keeper.timing.drop_grace - 1
+    os.utime(tmp_path / "outbox" / f"{old}.json", (gone, gone))
+    keeper.keep_budget()  # 1.2 MB of 1 MB: only the clip that waited past the grace goes
+    assert (tmp_path / "outbox" / f"{young}.json").exists()
+    assert not (tmp_path / "outbox" / f"{old}.json").exists()
+    assert "more slowly" in keeper.health()["dropped_recent"][0]["reason"]
+    put_clip(tmp_path / "outbox", "20260102T000200Z", 600_000)
+    taking = False  # the NAS went away: the budget is kept at once
+    keeper.keep_budget()
+    assert not (tmp_path / "outbox" / f"{young}.json").exists()
+    assert keeper.health()["dropped"] == 2
