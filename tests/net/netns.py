@@ -5,6 +5,7 @@
     lab.host("a", "192.0.2.1/24")      # namespace sc1234-a: lo, and eth0 wired into br0
     lab.popen("a", [...])              # a process inside it (ended by lab.close())
     lab.call("br", fn)                 # fn() on a thread whose sockets live in sc1234-br
+    lab.start("br", fn)                # the same, without waiting for it
     lab.close()                        # processes ended, namespaces (and their links) deleted
 
 Addresses come from TEST-NET-1 (192.0.2.0/24, RFC 5737) and exist only inside these
@@ -145,6 +146,16 @@ table bridge {NFT_TABLE} {{
     def call(self, name: str, fn: Callable[..., T], *args: Any) -> T:
         """fn(*args) on a thread that has entered the namespace: its sockets are made there."""
         result: dict[str, Any] = {}
+        self.start(name, fn, *args, result=result).join()
+        if "error" in result:
+            raise result["error"]
+        return result["value"]
+
+    def start(self, name: str, fn: Callable[..., Any], *args: Any,
+              result: dict[str, Any] | None = None) -> threading.Thread:
+        """fn(*args) on a new daemon thread inside the namespace; its value or exception goes
+        into `result`."""
+        result = {} if result is None else result
 
         def inside() -> None:
             fd = os.open(f"/run/netns/{self.ns(name)}", os.O_RDONLY | os.O_CLOEXEC)
@@ -159,12 +170,9 @@ table bridge {NFT_TABLE} {{
             except BaseException as err:  # handed to the caller
                 result["error"] = err
 
-        thread = threading.Thread(target=inside, name=f"netns-{name}")
+        thread = threading.Thread(target=inside, name=f"netns-{name}", daemon=True)
         thread.start()
-        thread.join()
-        if "error" in result:
-            raise result["error"]
-        return result["value"]
+        return thread
 
     @staticmethod
     def end(proc: subprocess.Popen[Any], timeout: float = 20) -> int:

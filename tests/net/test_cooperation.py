@@ -3,7 +3,7 @@ record together.
 
 Each of cam-a, cam-b and cam-c is a real `smartcam camera` (cam-a watches the synthetic walkers,
 the others an empty yard) and a real `smartcam host`, run with `ip netns exec` in a namespace of
-its own whose eth0 is wired into a bridge in a fourth namespace (tests/net/netns.py). They share
+its own whose eth0 is wired into a bridge in a fourth namespace (tests/net/site.py). They share
 a NAS folder (type = local). The test talks to the hosts' APIs from the bridge's namespace
 (`POST /api/v1/trigger`, `GET /api/v1/peers`) and reads the clips' sidecars.
 Root only (CI runs as root): skipped with the reason otherwise.
@@ -11,186 +11,22 @@ Root only (CI runs as root): skipped with the reason otherwise.
 
 from __future__ import annotations
 
-import glob
-import http.client
-import json
 import os
 import re
 import secrets
 import shutil
-import sys
 import time
-from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from smartcam.control.client import ControlClient
-from smartcam.coop.wire import HEADER, TriggerMessage, sign
+from smartcam.coop.wire import TriggerMessage
 from tests.net import netns
+from tests.net.site import ADDRESS, PORT, Site, wait_for
 
 pytestmark = pytest.mark.slow
-REPO = Path(__file__).resolve().parents[2]
-SECRET = "integration-test-secret-0123456789"
-PORT = 8080
 CAMERAS = {"a": "walkers", "b": "empty", "c": "empty"}
-ADDRESS = {"a": "192.0.2.1", "b": "192.0.2.2", "c": "192.0.2.3"}
-CONF = """\
-[camera]
-name = cam-{x}
-group = yard
-source = synthetic:{scene}
-resolution = 320x240
-lores = 160x120
-fps = 10
-bitrate = 300k
-pre_record = 1
-post_record = 2
-max_clip = 60
-stall_timeout = 10
-seed = {seed}
-control_socket = {dir}/run/control.sock
-live_path = {dir}/run/live.jpg
-
-[storage]
-spool = {dir}/spool
-spool_size = 64M
-nas = {nas}
-type = local
-
-[peers]
-enabled = true
-secret = {secret}
-
-[web]
-listen = 0.0.0.0:{port}
-"""
-
-
-def wait_for(check: Callable[[], Any], what: str, timeout: float, site: Site | None = None):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}\n{site.logs() if site else ''}")
-        time.sleep(0.25)
-
-
-class Site:
-    """The three cameras with their hosts, and how the test reaches them."""
-
-    def __init__(self, lab: netns.Lab, root: Path):
-        self.lab, self.root = lab, root
-        self.nas = root / "nas"
-        self.hosts: dict[str, Any] = {}
-        self.cameras: dict[str, Any] = {}
-        self.env = dict(os.environ, PYTHONPATH=str(REPO))
-        for name in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "SMARTCAM_CONF"):
-            self.env.pop(name, None)
-
-    def dir(self, x: str) -> Path:
-        return self.root / x
-
-    def conf(self, x: str) -> Path:
-        return self.dir(x) / "smartcam.conf"
-
-    def setup(self, x: str) -> None:
-        self.dir(x).mkdir(parents=True, exist_ok=True)
-        self.conf(x).write_text(CONF.format(
-            x=x, scene=CAMERAS[x], seed=ord(x), dir=self.dir(x), nas=self.nas, secret=SECRET,
-            port=PORT))
-
-    def _spawn(self, x: str, command: str):
-        log = open(self.dir(x) / f"{command}.log", "ab")
-        try:
-            return self.lab.popen(x, [sys.executable, "-m", "smartcam", command, "--config",
-                                      str(self.conf(x))], env=self.env, stdout=log,
-                                  stderr=log, cwd=REPO)
-        finally:
-            log.close()
-
-    def start_camera(self, x: str) -> None:
-        sock = self.dir(x) / "run" / "control.sock"
-        sock.unlink(missing_ok=True)
-        self.cameras[x] = self._spawn(x, "camera")
-        ControlClient.wait(sock, timeout=30).close()
-
-    def start_host(self, x: str) -> None:
-        self.hosts[x] = self._spawn(x, "host")
-
-    def wait_healthy(self, x: str) -> None:
-        def healthy() -> bool:
-            assert self.hosts[x].poll() is None, f"host {x} exited:\n{self.log(x, 'host')}"
-            try:
-                return self.http(x, "GET", "/api/v1/health")[0] == 200
-            except OSError:
-                return False
-
-        wait_for(healthy, f"host {x} answers", 40, self)
-
-    def stop_host(self, x: str) -> None:
-        self.lab.end(self.hosts.pop(x))
-
-    def log(self, x: str, command: str) -> str:
-        path = self.dir(x) / f"{command}.log"
-        return path.read_text(errors="replace")[-3000:] if path.exists() else ""
-
-    def logs(self) -> str:
-        return "\n".join(f"--- {x} host ---\n{self.log(x, 'host')}" for x in CAMERAS)
-
-    # -- talking to them from the bridge's namespace ------------------------------------------
-
-    def http(self, x: str, method: str, path: str, body: bytes | None = None,
-             headers: dict[str, str] | None = None, address: str | None = None):
-        def go() -> tuple[int, Any]:
-            conn = http.client.HTTPConnection(address or ADDRESS[x], PORT, timeout=10)
-            try:
-                conn.request(method, path, body, headers or {})
-                response = conn.getresponse()
-                data = response.read()
-                return response.status, json.loads(data) if data else None
-            finally:
-                conn.close()
-
-        return self.lab.call("br", go)
-
-    def peers(self, x: str) -> dict[str, dict[str, Any]]:
-        status, body = self.http(x, "GET", "/api/v1/peers")
-        assert status == 200, (
-            f"GET /api/v1/peers on cam-{x} answered {status} {body}: is Cooperation wired into "
-            "the host (Host.cooperation, serve() and the API routes)?")
-        return {row["name"]: row for row in body["peers"]}
-
-    def trigger(self, x: str, message: TriggerMessage, secret: str = SECRET,
-                body: bytes | None = None):
-        body = body if body is not None else message.encode()
-        headers = {"Content-Type": "application/json", HEADER: sign(body, secret)}
-        return self.http(x, "POST", "/api/v1/trigger", body, headers)
-
-    def camera(self, x: str) -> ControlClient:
-        return ControlClient(self.dir(x) / "run" / "control.sock", keep_events=False)
-
-    def state(self, x: str) -> dict[str, Any]:
-        client = self.camera(x)
-        try:
-            return client.request("status")["status"]
-        finally:
-            client.close()
-
-    def clips(self, x: str) -> list[dict[str, Any]]:
-        paths = glob.glob(str(self.dir(x) / "spool" / "outbox" / "*.json"))
-        paths += glob.glob(str(self.nas / f"cam-{x}" / "*" / "*.json"))
-        out = []
-        for path in paths:
-            try:
-                out.append(json.loads(Path(path).read_text()))
-            except (OSError, ValueError):
-                continue  # moved by the uploader meanwhile
-        return out
 
 
 @pytest.fixture(scope="module")
@@ -199,17 +35,8 @@ def site(tmp_path_factory):
         pytest.skip(reason)
     lab = netns.Lab(f"sc{os.getpid() % 100000}")
     try:
-        lab.bridge("192.0.2.254/24")
-        for x in CAMERAS:
-            lab.host(x, f"{ADDRESS[x]}/24")
-        s = Site(lab, tmp_path_factory.mktemp("coop"))
-        for x in CAMERAS:
-            s.setup(x)
-            s.start_camera(x)
-        for x in CAMERAS:
-            s.start_host(x)
-        for x in CAMERAS:
-            s.wait_healthy(x)
+        s = Site.wired(lab, tmp_path_factory.mktemp("coop"), CAMERAS)
+        s.start()
         yield s
     finally:
         lab.close()
@@ -355,8 +182,7 @@ def test_forged_stale_replayed_or_foreign_triggers_make_nobody_record(site):
 
 
 def test_an_address_change_is_followed_by_the_others(site):
-    old, new = f"{ADDRESS['b']}/24", "192.0.2.12/24"
-    site.lab.set_address("b", old, new)
+    site.renumber("b", "192.0.2.12")
     try:
         wait_for(lambda: all(site.peers(x).get("cam-b", {}).get("addresses", [""])[0]
                              == "192.0.2.12" for x in "ac"),
@@ -364,7 +190,7 @@ def test_an_address_change_is_followed_by_the_others(site):
         note = (site.nas / "cam-b" / "discovery.txt").read_text()
         assert "addresses=192.0.2.12\n" in note
     finally:
-        site.lab.set_address("b", new, old)
+        site.renumber("b", ADDRESS["b"])
 
 
 def test_without_multicast_they_find_each_other_through_the_nas(site):
