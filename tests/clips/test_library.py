@@ -105,7 +105,7 @@ def test_a_clip_in_both_places_is_listed_once_from_the_nas(setup):
     assert clip.stored == "nas" and clip.video == root / "nas" / CAMERA / "2026-03-01" / (
         stem_of(T0, "bbbbbbb1") + ".mp4")
     assert card["heatmap"] == [[1] * 16] * 16
-    assert clip.relative(clip.video) == f"2026-03-01/{stem_of(T0, 'bbbbbbb1')}.mp4"
+    assert clip.relative(clip.video) == f"{CAMERA}/2026-03-01/{stem_of(T0, 'bbbbbbb1')}.mp4"
 
 
 def test_paging_by_cursor_and_offset_covers_everything_once(setup):

@@ -109,28 +109,36 @@ def soak(root: Path, minutes: float, seed: int = 1) -> dict[str, Any]:
         for halt in halts:
             halt.set()
 
-        report = {"soak_seconds": round(time.time() - began), "seed": seed,
-                  "faults": dict(Counter(w.kind for w in faults.windows
-                                         if w.kind not in ("settling", "stopping")))}
-        report.update(reconcile.reckon(evidence(site, stage, recordings, faults)))
-        stage.unmount_nas()
-        bare = stage.bare_files()
-        report["bare_mount_point_bytes"] = sum(bare.values())
-        report["bare_mount_point_files"] = sorted(bare)[:20]
-        report["memory_growth"] = memory.growth()
-        report["viewers"] = {f"cam-{x}": v.as_dict() for x, v in viewers.items()}
-        report["garbage_peer"] = {"connections": garbage.connections,
-                                  "failing_on": sorted(n for n, c in coop.items()
-                                                       if c["triggers"]["failing"])}
-        report["triggers"] = {n: c["triggers"] for n, c in coop.items()}
-        report["fault_windows"] = faults.as_list()
-        report["goals_met"] = goals_met(report)
-        return report
+        return report(site, stage, faults, seed, began, recordings=recordings, memory=memory,
+                      viewers=viewers, garbage=garbage, coop=coop)
     finally:
         for halt in halts:
             halt.set()
         lab.close()
         stage.close()
+
+
+def report(site: Site, stage: Stage, faults: Faults, seed: int, began: float, *,
+           recordings: Recordings, memory: Memory, viewers: dict[str, Viewer],
+           garbage: GarbagePeer, coop: dict[str, Any]) -> dict[str, Any]:
+    """The reckoning, then the bare mount point (with the NAS unmounted) and the rest."""
+    out = {"soak_seconds": round(time.time() - began), "seed": seed,
+           "faults": dict(Counter(w.kind for w in faults.windows
+                                  if w.kind not in ("settling", "stopping")))}
+    out.update(reconcile.reckon(evidence(site, stage, recordings, faults)))
+    stage.unmount_nas()
+    bare = stage.bare_files()
+    out["bare_mount_point_bytes"] = sum(bare.values())
+    out["bare_mount_point_files"] = sorted(bare)[:20]
+    out["memory_growth"] = memory.growth()
+    out["viewers"] = {f"cam-{x}": v.as_dict() for x, v in viewers.items()}
+    out["garbage_peer"] = {"connections": garbage.connections,
+                           "failing_on": sorted(n for n, c in coop.items()
+                                                if c["triggers"]["failing"])}
+    out["triggers"] = {n: c["triggers"] for n, c in coop.items()}
+    out["fault_windows"] = faults.as_list()
+    out["goals_met"] = goals_met(out)
+    return out
 
 
 def run_faults(faults: Faults, deadline: float) -> None:
