@@ -73,6 +73,21 @@ class CameraApi:
     def change_settings(self, changes: dict[str, dict[str, Any]]) -> dict[str, Any]:
         return self.call("PUT", "/settings", changes)
 
+    def snapshot(self) -> bytes:
+        """A fresh JPEG of what the camera sees (the page's /snapshot.jpg, not under the API)."""
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        try:
+            conn.request("GET", "/snapshot.jpg")
+            response = conn.getresponse()
+            raw = response.read()
+        except (OSError, http.client.HTTPException) as err:
+            raise ApiUnreachable(f"{self.host}:{self.port}: {err}") from err
+        finally:
+            conn.close()
+        if response.status != 200 or response.getheader("Content-Type") != "image/jpeg":
+            raise ApiFailed(response.status, raw[:200].decode("utf-8", "replace"))
+        return raw
+
     # -- the wire -------------------------------------------------------------------------------
 
     def call(self, method: str, path: str, body: Any = None) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from smartcam.errors import SmartcamError
 COMMANDS = {
     "camera": ("smartcam.camera.process", "run the realtime camera process"),
     "host": ("smartcam.host.process", "run the web page, API, NAS uploader and retention"),
+    "master": ("smartcam.master.process", "run the master: all cameras on one page, with a login"),
     "motion-scan": ("smartcam.camera.scan", "run the motion detector over a recorded video"),
     "config": ("smartcam.config.check", "check smartcam.conf and print the effective settings"),
     "demo": ("smartcam.demo.run", "run simulated cameras with their spool under ./demo/"),
@@ -46,6 +47,10 @@ def add_arguments(name: str, p: argparse.ArgumentParser) -> None:
         p.add_argument("--config", help=CONFIG_HELP + "; only [motion] is used")
     elif name in ("camera", "host"):
         p.add_argument("--config", help=CONFIG_HELP)
+    elif name == "master":
+        p.add_argument("--config", help=CONFIG_HELP)
+        p.add_argument("--hash-password", action="store_true",
+                       help="print a hash of a password for [master] password_hash, and exit")
     elif name == "demo":
         p.add_argument("--duration", type=float, help="stop after this many seconds")
         p.add_argument("--dir", default="demo", help="where the demo keeps its files")

@@ -1,7 +1,7 @@
 """The house has one-way streets: a module imports only rooms below its own, and no circle.
 
 Rooms, lowest first (docs/architecture.md draws them):
-  base     errors, files, sdnotify, timing        what every room stands on
+  base     errors, files, httpjson, sdnotify, timing   what every room stands on
   config   smartcam.conf: schema, parse, edit
   clips    the clip contract: names, sidecar, library          control  the camera's socket
   camera   the realtime process    storage  spool -> NAS, mount checks    apiclient
@@ -30,7 +30,7 @@ RANK = {
     "demo": 6,
     "cli": 7,
 }
-BASE = {"errors", "files", "sdnotify", "timing", "__init__"}
+BASE = {"errors", "files", "httpjson", "sdnotify", "timing", "__init__"}
 ONLY_FOR_CLI = {"host", "master"}  # whole programs: nothing but the command line starts them
 
 

@@ -90,9 +90,4 @@ CHECKS = (
         lambda country, ssid: "needed when wifi_ssid is set" if ssid and not country else None,
     ),
     Check(("peers", "secret"), (("peers", "enabled"),), _secret_problem),
-    Check(
-        ("master", "password_hash"),
-        (("master", "enabled"),),
-        lambda pw, on: "needed when enabled = true" if on and not pw else None,
-    ),
 )

@@ -391,22 +391,49 @@ class System(Section):
 
 @dataclass(frozen=True)
 class Master(Section):
-    """The optional master (`smartcam master`): all cameras on one page, behind a login."""
+    """The optional master (`smartcam master`): all cameras on one page, behind a login.
+
+    A master on a machine that is no camera needs only this section, [storage] nas (where the
+    clips are) and [peers] (how cameras are found)."""
 
     enabled: bool = setting(False, "Run the master on this machine.", v.boolean)
     listen: v.HostPort = setting(
-        v.HostPort("127.0.0.1", 8090), "Address the master listens on.", v.address()
+        v.HostPort("127.0.0.1", 8090),
+        "Address the master's web app listens on (nginx, with TLS, is in front of it).",
+        v.address(),
+    )
+    url: str | None = setting(
+        None,
+        "Address people open the master at, for the setup link it prints.",
+        v.optional(v.pattern(r"https://[A-Za-z0-9.:\[\]-]{1,200}(/\S*)?", "https://host[:port][/path]")),
+        default_doc="https:// and this machine's name",
+    )
+    state_dir: Path = setting(
+        Path("/var/lib/smartcam-master"),
+        "Where the master keeps its users, sessions, audit log and clip index.",
+        v.path,
     )
     username: str = setting(
         "admin",
-        "Login name.",
+        "Name of the first admin when password_hash is set.",
         v.pattern(r"[A-Za-z0-9_.@-]{1,64}", "1 to 64 characters A-Z, a-z, 0-9 and _ . @ -"),
     )
-    password_hash: str = setting(
-        "",
-        "Hash of the login password (never the password itself); needed when enabled.",
-        v.text(),
+    password_hash: str | None = setting(
+        None,
+        "Hash of the first admin's password, from `smartcam master --hash-password` (never the "
+        "password itself). Empty: the master prints a one-time setup link instead.",
+        v.optional(v.pattern(
+            r"scrypt\$\d{2}\$\d{1,2}\$\d{1,2}\$[A-Za-z0-9+/=]{20,100}\$[A-Za-z0-9+/=]{40,100}",
+            "a hash printed by smartcam master --hash-password (scrypt$15$8$3$...)")),
         secret=True,
+    )
+    idle_timeout: float = setting(
+        12 * 3600.0, "Seconds a login lasts unused.", v.number(60, 90 * 86400, SECONDS)
+    )
+    session_lifetime: float = setting(
+        30 * 86400.0,
+        "Seconds a login lasts at most, however much it is used.",
+        v.number(300, 365 * 86400, SECONDS),
     )
 
 

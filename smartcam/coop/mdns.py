@@ -132,25 +132,28 @@ class Mdns:
         self._stop()
 
     def _start(self, me: Announcement) -> None:
+        """Announce `me` and browse; an announcement without a name only browses (the
+        master listens for cameras and is none)."""
         zc = Zeroconf(interfaces=list(me.addresses), ip_version=IPVersion.V4Only)
-        info = ServiceInfo(
-            SERVICE,
-            f"{me.name}.{SERVICE}",
-            addresses=[socket.inet_aton(a) for a in me.addresses],
-            port=me.port,
-            properties=me.properties(),
-            server=f"smartcam-{me.name}.local.",
-            host_ttl=self.ttl,
-            other_ttl=self.ttl,
-        )
-        try:
-            zc.register_service(info, allow_name_change=True)
-        except Exception:
-            zc.close()
-            raise
+        if me.name:
+            info = ServiceInfo(
+                SERVICE,
+                f"{me.name}.{SERVICE}",
+                addresses=[socket.inet_aton(a) for a in me.addresses],
+                port=me.port,
+                properties=me.properties(),
+                server=f"smartcam-{me.name}.local.",
+                host_ttl=self.ttl,
+                other_ttl=self.ttl,
+            )
+            try:
+                zc.register_service(info, allow_name_change=True)
+            except Exception:
+                zc.close()
+                raise
+            log.info("announcing %s on %s port %d", me.name, ",".join(me.addresses), me.port)
         self._zc, self.announced = zc, me
         self._browser = ServiceBrowser(zc, SERVICE, handlers=[self._on_change])
-        log.info("announcing %s on %s port %d", me.name, ",".join(me.addresses), me.port)
 
     def _stop(self) -> None:
         browser, zc = self._browser, self._zc

@@ -60,7 +60,8 @@ def test_values_of_every_kind_parse() -> None:
                 "syslog_host = logs.lan",
                 "[master]",
                 "enabled = yes",
-                "password_hash = $argon2id$v=19$abc",
+                "password_hash = scrypt$15$8$3$0Z5EHfayQgAraSy/lc7DAw==$"
+                "6u2f69LUS9Dwuo3bbyAl9jRZpmBiKX5uLwMd5zWCMnY=",
             ]
         )
     )
@@ -76,7 +77,7 @@ def test_values_of_every_kind_parse() -> None:
     )
     assert cfg.system.wifi_ssid == " My Net " and cfg.system.wifi_country == "GB"
     assert cfg.system.syslog_host == HostPort("logs.lan")
-    assert cfg.master.enabled and cfg.master.password_hash.startswith("$argon2id")
+    assert cfg.master.enabled and cfg.master.password_hash.startswith("scrypt$15$")
 
 
 def test_bad_value_names_file_line_key_value_and_what_is_allowed() -> None:
@@ -194,9 +195,9 @@ def test_cross_key_checks() -> None:
     assert problems("[system]\nwifi_ssid = home\n") == [
         "f.conf:2: [system] wifi_country: needed when wifi_ssid is set"
     ]
-    assert problems("[master]\nenabled = true\n") == [
-        "f.conf:2: [master] password_hash: needed when enabled = true"
-    ]
+    (bad_hash,) = problems("[master]\nenabled = true\npassword_hash = $argon2id$v=19$abc\n")
+    assert bad_hash.startswith('f.conf:3: [master] password_hash = "********": expected empty, '
+                               "or a hash printed by smartcam master --hash-password")
 
 
 def test_a_spool_that_cannot_hold_the_longest_clip_is_refused_naming_the_keys() -> None:

@@ -151,8 +151,13 @@ SECTIONS = {
         {
             "enabled": st.just(False),
             "listen": address,
+            "url": st.none() | st.just("https://master.example:8443/cams"),
+            "state_dir": st.just(Path("/var/lib/smartcam-master")),
             "username": st.just("admin"),
-            "password_hash": words,
+            "password_hash": st.none() | st.just(
+                "scrypt$15$8$3$0Z5EHfayQgAraSy/lc7DAw==$6u2f69LUS9Dwuo3bbyAl9jRZpmBiKX5uLwMd5zWCMnY="),
+            "idle_timeout": st.sampled_from([60.0, 43200.0]),
+            "session_lifetime": st.sampled_from([300.0, 2592000.0]),
         }
     ),
 }

@@ -1,47 +1,30 @@
-"""What every route of the API shares: JSON in and out, and the boundary that turns our own
-exceptions into `{"error": "..."}` with a 4xx status (503 while the camera is away), so a
-request never sees a traceback."""
+"""What every route of the API shares: JSON in and out (smartcam/httpjson.py), and the
+boundary that turns our own exceptions into `{"error": "..."}` with a 4xx status (503 while the
+camera is away), so a request never sees a traceback."""
 
 from __future__ import annotations
 
 import functools
-import json
 import logging
-import re
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any
 
 from bottle import HTTPResponse, request
 
 from smartcam.clips.library import BadQuery
-from smartcam.errors import CameraUnavailable, ControlError, SmartcamError
+from smartcam.errors import CameraUnavailable, ControlError
+from smartcam.httpjson import (  # noqa: F401 - the API's modules import them from here
+    MAX_BODY,
+    ApiError,
+    error_reply,
+    fail,
+    json_body,
+    query,
+    reply,
+)
 
 log = logging.getLogger(__name__)
 PREFIX = "/api/v1/"
-MAX_BODY = 64 * 1024
-
-
-class ApiError(SmartcamError):
-    """An answer other than 200, with its status."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-
-
-def fail(status: int, message: str) -> NoReturn:
-    raise ApiError(status, message)
-
-
-def reply(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> HTTPResponse:
-    body = json.dumps(data, separators=(",", ":")) + "\n"
-    head = {"Content-Type": "application/json", "Cache-Control": "no-store", **(headers or {})}
-    return HTTPResponse(body, status=status, headers=head)
-
-
-def error_reply(status: int, message: str) -> HTTPResponse:
-    headers = {"Retry-After": "5"} if status == 503 else {}
-    return reply({"error": message}, status, headers)
 
 
 def boundary(callback: Callable[..., Any]) -> Callable[..., Any]:
@@ -71,32 +54,3 @@ def boundary(callback: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def json_body(required: bool) -> dict[str, Any]:
-    """The request's JSON object ({} when there is no body and none is required)."""
-    if request.content_length > MAX_BODY:
-        fail(413, f"the body is larger than {MAX_BODY} bytes")
-    raw = request.body.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:  # sent chunked, without a Content-Length
-        fail(413, f"the body is larger than {MAX_BODY} bytes")
-    if not raw:
-        if required:
-            fail(400, "this needs a JSON object in the body")
-        return {}
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as err:
-        fail(400, f"the body is not valid JSON: {err}")
-    except RecursionError:
-        fail(400, "the body is nested too deeply")
-    if not isinstance(data, dict):
-        fail(400, "the body must be a JSON object")
-    return data
-
-
-def query(name: str, pattern: str, meaning: str) -> str | None:
-    value = request.query.getunicode(name)
-    if value is None:
-        return None
-    if not re.fullmatch(pattern, value):
-        fail(400, f"{name} must be {meaning}")
-    return value

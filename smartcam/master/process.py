@@ -1,0 +1,142 @@
+"""`smartcam master`: every camera of the network on one page, behind a login.
+
+The web app (waitress, on `[master] listen`, loopback by default) sits behind nginx, which
+holds TLS and serves clip files from the NAS after the app said yes (roles/smartcam_master).
+Three threads besides it: discovery (mDNS, NAS notes), the fleet's health checks, and the clip
+index. The first admin comes from `[master] password_hash` or a one-time setup link printed
+here and kept in `<state_dir>/setup-link` (root only); the link dies with its use.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import signal
+import socket
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import waitress
+
+from smartcam.config import Config, load
+from smartcam.coop.table import PeerTable
+from smartcam.files import write_atomic
+from smartcam.httpjson import MAX_BODY
+from smartcam.master import passwords
+from smartcam.master.accounts import Accounts
+from smartcam.master.fleet import Discovery, Fleet
+from smartcam.master.index import ClipIndex
+from smartcam.master.throttle import Throttle
+from smartcam.master.web import make_app
+from smartcam.sdnotify import Notifier
+from smartcam.storage.mount import Nas
+
+log = logging.getLogger("smartcam.master")
+MASTER_NAME = "@master"  # the peer table's own name: no camera can have it
+
+
+class Master:
+    def __init__(self, cfg: Config, mdns: bool = True):
+        m = cfg.master
+        self.cfg = cfg
+        self.nas = Nas(cfg)
+        self.accounts = Accounts(Path(m.state_dir) / "master.db", m.idle_timeout,
+                                 m.session_lifetime)
+        self.throttle = Throttle()
+        self.index = ClipIndex(Path(m.state_dir) / "index.db", self.nas)
+        self.table = PeerTable(MASTER_NAME)
+        self.fleet = Fleet(self.table)
+        self.discovery = Discovery(self.table, self.nas, cfg.peers.static,
+                                   tuple(cfg.peers.interfaces), mdns=mdns)
+        self.stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def first_admin(self) -> str | None:
+        """Make sure someone can log in: the configured admin, or a setup link (returned)."""
+        m = self.cfg.master
+        if self.accounts.count():
+            return None
+        if m.password_hash:
+            self.accounts.add_hashed(m.username, m.password_hash, "admin")
+            log.info("created the admin %r from [master] password_hash", m.username)
+            return None
+        base = m.url or f"https://{socket.getfqdn()}"
+        link = f"{base.rstrip('/')}/setup#{self.accounts.new_setup_token()}"
+        write_atomic(Path(m.state_dir) / "setup-link", (link + "\n").encode(), 0o600)
+        log.warning("no user yet: open this one-time link to create the first admin: %s", link)
+        return link
+
+    def start(self) -> None:
+        for name, worker in (("discovery", self.discovery), ("fleet", self.fleet),
+                             ("index", self.index)):
+            thread = threading.Thread(target=worker.run, args=(self.stop,), name=name,
+                                      daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def close(self) -> None:
+        self.stop.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self.index.close()
+        self.accounts.close()
+
+
+def serve(master: Master, notifier: Notifier | None = None) -> None:
+    notifier = notifier or Notifier()
+    listen = master.cfg.master.listen
+    server = waitress.create_server(
+        make_app(master), host=listen.host, port=listen.port or 8090, threads=16,
+        ident="smartcam-master", channel_timeout=30, max_request_body_size=MAX_BODY,
+        outbuf_high_watermark=1 << 20,
+        # The client's address from X-Forwarded-For only when the local nginx sent it
+        trusted_proxy="127.0.0.1", trusted_proxy_count=1,
+        trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto"},
+        clear_untrusted_proxy_headers=True,
+    )
+    master.first_admin()
+    master.start()
+    web = threading.Thread(target=server.run, name="waitress", daemon=True)
+    web.start()
+    url = f"http://{listen.host}:{server.effective_port}"  # type: ignore[attr-defined]
+    notifier.ready(f"serving {url}")
+    log.info("serving %s", url)
+    try:
+        while not master.stop.wait(5.0):
+            master.accounts.expire()
+            notifier.watchdog()
+    finally:
+        notifier.stopping()
+        server.close()
+        master.close()
+        notifier.close()
+
+
+def hash_password() -> int:
+    """Print a hash for [master] password_hash, reading the password from the terminal (or
+    one line of stdin), never from the command line where `ps` shows it."""
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("smartcam master: the two passwords differ", file=sys.stderr)
+            return 1
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    if problem := passwords.weakness(password):
+        print(f"smartcam master: {problem}", file=sys.stderr)
+        return 1
+    print(passwords.hash_password(password))
+    return 0
+
+
+def run(args: Any) -> int:
+    if args.hash_password:
+        return hash_password()
+    master = Master(load(args.config))
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: master.stop.set())
+    serve(master)
+    return 0

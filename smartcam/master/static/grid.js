@@ -1,0 +1,116 @@
+// The grid: one tile per camera with the master's copy of its picture (one request in flight
+// per tile), its state, and the incidents of every camera below.
+import { $, api, el, me, ago, when } from "./common.js";
+
+const PICTURE_EVERY = 2000;
+const tiles = new Map();
+let oldest = null;
+
+function badge(text, kind) {
+  return el("span", { class: `badge ${kind}`, text });
+}
+
+function tile(cam) {
+  let t = tiles.get(cam.name);
+  if (!t) {
+    const img = el("img", { alt: `picture of ${cam.name}` });
+    const node = el("article", { class: "tile", tabindex: "0", "data-camera": cam.name });
+    const info = el("div", { class: "info" });
+    node.append(el("div", { class: "frame" }, img), info);
+    node.addEventListener("click", () => openLive(cam.name, cam.title));
+    node.addEventListener("keydown", (e) => { if (e.key === "Enter") openLive(cam.name, cam.title); });
+    t = { node, img, info, loading: false };
+    tiles.set(cam.name, t);
+    $("grid").append(node);
+    refreshPicture(cam.name, t);
+  }
+  const badges = [
+    cam.online ? badge("online", "ok") : badge("offline", "bad"),
+    cam.recording ? badge("recording", "rec") : null,
+    cam.silent ? badge("silent: no clip for long", "bad") : null,
+    cam.clock_warning ? badge(`clock ${cam.clock_offset > 0 ? "+" : ""}${cam.clock_offset.toFixed(1)} s`, "warn") : null,
+    cam.dropped_recent ? badge(`${cam.dropped_recent} dropped`, "bad") : null,
+    cam.nas_mounted === false ? badge("NAS away", "warn") : null,
+  ];
+  t.info.replaceChildren(
+    el("h3", { text: cam.title }),
+    el("p", { class: "badges" }, ...badges),
+    el("p", { class: "muted", text: `last clip ${ago(cam.last_clip_end)} · ${cam.clips} clips` +
+      (cam.temperature ? ` · ${Math.round(cam.temperature)} °C` : "") +
+      (cam.version ? ` · v${cam.version}` : "") + (cam.group ? ` · group ${cam.group}` : "") }),
+    cam.error ? el("p", { class: "error", text: cam.error }) : null,
+  );
+}
+
+// One request in flight per tile; the master serves its cached copy to every viewer.
+function refreshPicture(name, t) {
+  if (t.loading || document.hidden) return;
+  t.loading = true;
+  const next = new Image();
+  next.onload = next.onerror = () => {
+    t.loading = false;
+    if (next.naturalWidth) t.img.src = next.src;
+    t.node.classList.toggle("stale", !next.naturalWidth);
+    setTimeout(() => refreshPicture(name, t), PICTURE_EVERY);
+  };
+  next.src = `/api/cameras/${encodeURIComponent(name)}/picture.jpg?t=${Date.now()}`;
+}
+
+async function refreshFleet() {
+  try {
+    const data = await api("GET", "/api/cameras");
+    $("fleet-error").textContent = data.cameras.length ? "" :
+      "No camera found yet: cameras are found by mDNS, their notes on the NAS, or [peers] static.";
+    const select = $("f-camera");
+    for (const cam of data.cameras) {
+      tile(cam);
+      if (![...select.options].some((o) => o.value === cam.name)) {
+        select.append(el("option", { value: cam.name, text: cam.name }));
+      }
+    }
+  } catch (err) {
+    $("fleet-error").textContent = err.message;
+  }
+}
+
+function openLive(name, title) {
+  $("live-title").textContent = `${title} – live`;
+  $("live-img").src = `/api/cameras/${encodeURIComponent(name)}/live.mjpg`;
+  $("live").showModal();
+}
+
+$("live-close").addEventListener("click", () => $("live").close());
+$("live").addEventListener("close", () => { $("live-img").removeAttribute("src"); });
+
+async function loadIncidents(more) {
+  const params = new URLSearchParams({ limit: "30" });
+  for (const [key, id] of [["camera", "f-camera"], ["cause", "f-cause"], ["day", "f-day"]]) {
+    if ($(id).value) params.set(key, $(id).value);
+  }
+  if (more && oldest) params.set("before", String(oldest));
+  const data = await api("GET", `/api/incidents?${params}`);
+  const list = $("timeline");
+  if (!more) list.replaceChildren();
+  for (const inc of data.incidents) {
+    const link = el("a", { href: `/incident/${inc.incident}` },
+      el("strong", { text: when(inc.start) }),
+      ` · ${inc.cameras.join(", ")} · ${inc.causes.join(", ")} · ${inc.clips} clip(s), ` +
+      `${Math.round(inc.end - inc.start)} s`);
+    list.append(el("li", {}, link, inc.clock_unsynced ? badge("clock not set", "warn") : null));
+    oldest = inc.start;
+  }
+  $("more").hidden = data.incidents.length < 30;
+}
+
+$("filters").addEventListener("change", () => loadIncidents(false));
+$("more").addEventListener("click", () => loadIncidents(true));
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden) for (const [name, t] of tiles) refreshPicture(name, t);
+});
+
+me().then(() => {
+  refreshFleet();
+  loadIncidents(false);
+  setInterval(refreshFleet, 5000);
+  setInterval(() => loadIncidents(false), 30000);
+});

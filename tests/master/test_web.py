@@ -1,0 +1,246 @@
+"""The master's app in-process: login, sessions, CSRF, rights on every media URL, and no
+traceback or 5xx for bad input."""
+
+from __future__ import annotations
+
+import json
+import re
+from types import SimpleNamespace
+from wsgiref.headers import Headers
+
+import pytest
+
+from smartcam.master.web import COOKIE, make_app
+from tests.host.wsgiclient import Client
+from tests.master.world import T0, make_master, put_clip
+
+PASSWORD = "correct horse battery"
+
+
+class Browser:
+    """A WSGI client that keeps the session cookie and sends the CSRF token, like the page."""
+
+    def __init__(self, app, address="192.0.2.10"):
+        self.client, self.cookie, self.csrf, self.address = Client(app), "", None, address
+
+    def request(self, method, url, body=None, headers=None, csrf=True):
+        h = {"Host": "master.test", **(headers or {})}
+        if self.cookie:
+            h["Cookie"] = f"{COOKIE}={self.cookie}"
+        if csrf and self.csrf and method != "GET":
+            h["X-CSRF-Token"] = self.csrf
+        environ, start_response, started = self.client.open(method, url, body, h)
+        environ["REMOTE_ADDR"] = self.address
+        result = self.client.app(environ, start_response)
+        try:
+            content = b"".join(result)
+        finally:
+            result.close()
+        r = SimpleNamespace(status=int(started["status"].split()[0]),
+                            headers=Headers(started["headers"]), body=content)
+        for value in r.headers.get_all("Set-Cookie"):
+            if match := re.match(rf"{COOKIE}=([^;]*);", value):
+                self.cookie = match.group(1)
+        return r
+
+    def json(self, method, url, body=None, **kw):
+        r = self.request(method, url, body, **kw)
+        assert b"Traceback" not in r.body
+        data = json.loads(r.body) if r.body else None
+        if isinstance(data, dict) and data.get("csrf"):
+            self.csrf = data["csrf"]
+        return r.status, data
+
+    def login(self, name, password=PASSWORD):
+        return self.json("POST", "/api/login", {"username": name, "password": password})
+
+
+@pytest.fixture
+def master(tmp_path):
+    m = make_master(tmp_path)
+    m.accounts.add("alice", PASSWORD, "admin")
+    m.accounts.add("viola", PASSWORD, "viewer", ("cam-b",))
+    nas = tmp_path / "nas"
+    put_clip(nas, "cam-a", T0, "aaaaaaaa0001")
+    put_clip(nas, "cam-b", T0 + 1, "bbbbbbbb0001", incident="aaaaaaaa0001", cause="peer",
+             origin="cam-a")
+    put_clip(nas, "cam-a", T0 + 900, "aaaaaaaa0002")
+    m.index.reconcile()
+    yield m
+    m.close()
+
+
+@pytest.fixture
+def app(master):
+    return make_app(master)
+
+
+def test_the_first_admin_comes_from_a_one_time_link(tmp_path):
+    m = make_master(tmp_path)
+    link = m.first_admin()
+    assert link.startswith("https://master.test/setup#")
+    assert (tmp_path / "state" / "setup-link").stat().st_mode & 0o777 == 0o600
+    token = link.split("#")[1]
+    b = Browser(make_app(m))
+    assert b.json("GET", "/api/health")[1]["setup_needed"] is True
+    status, data = b.json("POST", "/api/setup", {"token": "nope", "username": "root",
+                                                 "password": PASSWORD})
+    assert status == 400 and "not valid" in data["error"]
+    status, data = b.json("POST", "/api/setup", {"token": token, "username": "root",
+                                                 "password": "short"})
+    assert status == 400 and "12 characters" in data["error"]
+    status, data = b.json("POST", "/api/setup", {"token": token, "username": "root",
+                                                 "password": PASSWORD})
+    assert status == 200 and data["user"]["role"] == "admin" and b.cookie
+    assert b.json("GET", "/api/me")[1]["user"]["name"] == "root"
+    again = Browser(make_app(m))
+    assert again.json("POST", "/api/setup", {"token": token, "username": "evil",
+                                             "password": PASSWORD})[0] == 400
+    assert m.first_admin() is None  # a user exists: no new link
+    m.close()
+
+
+def test_a_configured_hash_makes_the_first_admin(tmp_path):
+    from smartcam.master import passwords
+    m = make_master(tmp_path, "")
+    m.close()
+    conf = tmp_path / "smartcam.conf"
+    conf.write_text(conf.read_text().replace(
+        "[master]\n", f"[master]\nusername = owner\npassword_hash = "
+        f"{passwords.hash_password(PASSWORD)}\n"))
+    from smartcam import config
+    from smartcam.master.process import Master
+    (tmp_path / "state" / "master.db").unlink()
+    m = Master(config.load(str(conf)), mdns=False)
+    assert m.first_admin() is None
+    assert Browser(make_app(m)).login("owner")[0] == 200
+    m.close()
+
+
+def test_login_sets_a_host_cookie_and_a_new_id_every_time(app):
+    b = Browser(app)
+    b.cookie = "chosen-by-an-attacker"
+    r = b.request("POST", "/api/login", {"username": "alice", "password": PASSWORD})
+    assert r.status == 200
+    cookie = r.headers["Set-Cookie"]
+    assert cookie.startswith(f"{COOKIE}=") and "chosen" not in cookie
+    for flag in ("Secure", "HttpOnly", "SameSite=Lax", "Path=/"):
+        assert flag in cookie
+    assert "Domain" not in cookie  # __Host- cookies carry none
+    first = b.cookie
+    assert b.login("alice")[0] == 200 and b.cookie != first
+    b2 = Browser(app)
+    b2.cookie = first
+    assert b2.json("GET", "/api/me")[0] == 401  # the old id died at the new login
+
+
+def test_wrong_passwords_are_refused_alike_and_audited(master, app):
+    b = Browser(app)
+    s1, d1 = b.login("alice", "wrong password!!")
+    s2, d2 = b.login("nobody", "wrong password!!")
+    assert (s1, d1) == (s2, d2) == (401, {"error": "wrong user name or password"})
+    log = master.accounts.audit_log()
+    assert [(e["user"], e["ok"]) for e in log[:2]] == [("nobody", False), ("alice", False)]
+    assert all(PASSWORD not in str(e) and "wrong password" not in e["detail"] for e in log)
+
+
+def test_guessing_gets_429_with_retry_after_and_the_right_password_waits_too(app):
+    b = Browser(app, address="198.51.100.7")
+    for _ in range(3):
+        assert b.login("alice", "not the password")[0] == 401
+    r = b.request("POST", "/api/login", {"username": "alice", "password": PASSWORD})
+    assert r.status == 429 and int(r.headers["Retry-After"]) >= 1
+
+
+def test_state_changes_need_the_csrf_token_and_our_own_origin(app):
+    b = Browser(app)
+    b.login("alice")
+    body = {"username": "eve", "password": PASSWORD, "role": "viewer"}
+    status, data = b.json("POST", "/api/users", body, csrf=False)
+    assert status == 403 and "CSRF" in data["error"]
+    status, data = b.json("POST", "/api/users", body,
+                          headers={"Origin": "https://evil.example"})
+    assert status == 403 and "another site" in data["error"]
+    status, _ = b.json("POST", "/api/users", body, headers={"Sec-Fetch-Site": "cross-site"})
+    assert status == 403
+    status, _ = b.json("POST", "/api/users", body, headers={"Origin": "https://master.test"})
+    assert status == 201
+    # a login form posted from another site is refused too (login CSRF)
+    assert Browser(app).json("POST", "/api/login", {"username": "alice", "password": PASSWORD},
+                             headers={"Origin": "https://evil.example"})[0] == 403
+
+
+def test_logout_ends_the_session_on_the_server(app):
+    b = Browser(app)
+    b.login("alice")
+    token = b.cookie
+    assert b.json("POST", "/api/logout")[0] == 200
+    b.cookie = token  # a copy of the cookie kept by someone
+    assert b.json("GET", "/api/me")[0] == 401
+
+
+def test_a_viewer_of_one_camera_sees_nothing_of_another(master, app):
+    b = Browser(app)
+    b.login("viola")
+    a_stem = master.index.incident("aaaaaaaa0001", None)[0]["stem"]
+    b_stem = master.index.incident("aaaaaaaa0001", None)[1]["stem"]
+    assert b.request("GET", f"/media/{b_stem}.mp4").status == 200
+    for url in (f"/media/{a_stem}.mp4", f"/media/{a_stem}.jpg", "/api/incidents/aaaaaaaa0002",
+                "/api/cameras/cam-a/picture.jpg", "/api/cameras/cam-a/live.mjpg"):
+        assert b.request("GET", url).status in (403, 404), url
+    status, data = b.json("GET", "/api/incidents")
+    assert [i["incident"] for i in data["incidents"]] == ["aaaaaaaa0001"]
+    assert data["incidents"][0]["cameras"] == ["cam-b"]
+    status, data = b.json("GET", "/api/incidents/aaaaaaaa0001")
+    assert [c["camera"] for c in data["clips"]] == ["cam-b"]
+    assert b.json("GET", "/api/users")[0] == 403
+    assert b.request("GET", "/users").status == 403
+
+
+def test_every_route_but_login_needs_a_session(master, app):
+    b = Browser(app)
+    stem = master.index.incident("aaaaaaaa0001", None)[0]["stem"]
+    for url in ("/api/me", "/api/cameras", "/api/incidents", "/api/incidents/aaaaaaaa0001",
+                f"/media/{stem}.mp4", "/api/users", "/api/audit", "/api/sessions"):
+        assert b.request("GET", url).status == 401, url
+    r = b.request("GET", "/")
+    assert r.status in (302, 303) and r.headers["Location"].endswith("/login")
+
+
+def test_traversal_and_junk_in_every_path_parameter_is_a_clean_4xx(app):
+    b = Browser(app)
+    b.login("alice")
+    for url in ("/media/..%2f..%2fetc%2fpasswd.mp4", "/media/cam-a_x_y.mp4",
+                "/media/%2e%2e.jpg", "/api/incidents/..%2f..", "/api/incidents/%00",
+                "/api/cameras/..%2fetc/picture.jpg", "/api/cameras/<script>/live.mjpg",
+                "/static/..%2f..%2fweb.py", "/incident/%2e%2e", "/api/sessions/x",
+                "/api/incidents?day=yesterday", "/api/incidents?limit=-1",
+                "/api/incidents?cause=bogus", "/api/incidents?camera=%3Cb%3E"):
+        method = "DELETE" if url.startswith("/api/sessions") else "GET"
+        r = b.request(method, url)
+        assert 400 <= r.status < 500 or url.startswith("/incident/"), (url, r.status)
+        assert b"Traceback" not in r.body and b"root:" not in r.body
+
+
+def test_security_headers_on_pages_and_api(app):
+    b = Browser(app)
+    for url in ("/login", "/api/health"):
+        r = b.request("GET", url)
+        csp = r.headers["Content-Security-Policy"]
+        assert "default-src 'self'" in csp and "object-src 'none'" in csp
+        assert "frame-ancestors 'none'" in csp and "base-uri 'none'" in csp
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+        assert r.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_the_incident_aligns_clips_by_their_utc_start(master, app):
+    b = Browser(app)
+    b.login("alice")
+    status, data = b.json("GET", "/api/incidents/aaaaaaaa0001")
+    assert status == 200 and data["origin"] == "cam-a"
+    assert [(c["camera"], c["offset"]) for c in data["clips"]] == [("cam-a", 0.0),
+                                                                   ("cam-b", 1.0)]
+    assert data["clips"][0]["pre_record"] == 2.0
+    r = b.request("GET", data["clips"][1]["video"], headers={"X-Accel-Base": "/_nas/"})
+    assert r.headers["X-Accel-Redirect"] == (
+        f"/_nas/cam-b/2026-03-01/{data['clips'][1]['stem']}.mp4")
