@@ -51,6 +51,13 @@ def add_arguments(name: str, p: argparse.ArgumentParser) -> None:
         p.add_argument("--config", help=CONFIG_HELP)
         p.add_argument("--hash-password", action="store_true",
                        help="print a hash of a password for [master] password_hash, and exit")
+        p.add_argument("--nginx-site", action="store_true",
+                       help="print the nginx site for this config (TLS, NAS), and exit")
+        p.add_argument("--standalone-nginx", metavar="DIR",
+                       help="write an nginx.conf for the master alone in DIR (the demo's), "
+                       "making the certificate if needed; print its path, and exit")
+        p.add_argument("--make-certificate", action="store_true",
+                       help="make the self-signed certificate unless there is one, and exit")
     elif name == "demo":
         p.add_argument("--duration", type=float, help="stop after this many seconds")
         p.add_argument("--dir", default="demo", help="where the demo keeps its files")

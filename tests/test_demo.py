@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 from smartcam.apiclient import ApiUnreachable, CameraApi
 from tests.clipcheck import ffprobe
@@ -35,6 +37,9 @@ def test_the_demo_fleet_serves_pages_and_records_clips(tmp_path):
         demo.wait()
     assert demo.returncode == 0, output
     assert "http://127.0.0.1:8081/" in output and "http://127.0.0.1:8082/" in output
+    if shutil.which("nginx") or Path("/usr/sbin/nginx").exists():
+        assert "master  https://127.0.0.1:8443/" in output
+        assert "first admin: open https://127.0.0.1:8443/setup#" in output
     assert "yard  clip" in output and "plaza  clip" in output  # printed as they landed
     assert "peer yard saw motion" in output  # one group: the yard's walker made the plaza record
     clips = sorted((tmp_path / "nas").glob("*/*/*.mp4")) + sorted(

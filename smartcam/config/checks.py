@@ -90,4 +90,10 @@ CHECKS = (
         lambda country, ssid: "needed when wifi_ssid is set" if ssid and not country else None,
     ),
     Check(("peers", "secret"), (("peers", "enabled"),), _secret_problem),
+    Check(
+        ("master", "key"),
+        (("master", "certificate"),),
+        lambda key, cert: "needed with certificate, and only with it"
+        if (key is None) != (cert is None) else None,
+    ),
 )

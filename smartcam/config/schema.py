@@ -408,6 +408,23 @@ class Master(Section):
         v.optional(v.pattern(r"https://[A-Za-z0-9.:\[\]-]{1,200}(/\S*)?", "https://host[:port][/path]")),
         default_doc="https:// and this machine's name",
     )
+    https_listen: v.HostPort = setting(
+        v.HostPort("0.0.0.0", 443), "Address nginx serves the master at, with TLS.", v.address()
+    )
+    http_listen: v.HostPort | None = setting(
+        v.HostPort("0.0.0.0", 80),
+        "Address where nginx redirects plain HTTP to HTTPS; empty: none.",
+        v.optional(v.address()),
+    )
+    certificate: Path | None = setting(
+        None,
+        "Your own TLS certificate (full chain, PEM), with key; empty: a self-signed one is "
+        "made in state_dir/tls on first start.",
+        v.optional(v.path),
+    )
+    key: Path | None = setting(
+        None, "The private key of certificate (PEM).", v.optional(v.path), secret=False
+    )
     state_dir: Path = setting(
         Path("/var/lib/smartcam-master"),
         "Where the master keeps its users, sessions, audit log and clip index.",

@@ -10,13 +10,16 @@ Each clip is printed as it lands.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,6 +65,28 @@ static = {peers}
 
 
 DEMO_SECRET = "demo-only-secret-0123456789"  # a real group gets its own: openssl rand -hex 16
+MASTER_PORT = 8443
+
+MASTER_CONF = """\
+# smartcam demo master: written by `smartcam demo`. HTTPS on 127.0.0.1:{https} (nginx, with a
+# self-signed certificate), the app itself on 127.0.0.1:{app}.
+[master]
+enabled = true
+listen = 127.0.0.1:{app}
+https_listen = 127.0.0.1:{https}
+http_listen = 127.0.0.1:{http}
+url = https://127.0.0.1:{https}
+state_dir = {dir}/state
+
+[storage]
+nas = {nas}
+type = local
+
+[peers]
+enabled = false
+interfaces = 127.0.0.1
+static = {cameras}
+"""
 
 
 @dataclass(frozen=True)
@@ -99,6 +124,50 @@ def write_config(directory: Path, camera: DemoCamera, fleet: list[DemoCamera]) -
     ))
     load(conf)  # a mistake in the template fails here, with the file and line
     return conf
+
+
+def write_master_config(directory: Path, fleet: list[DemoCamera]) -> Path:
+    home = (directory / "master").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    conf = home / "smartcam.conf"
+    conf.write_text(MASTER_CONF.format(
+        https=MASTER_PORT, app=MASTER_PORT - 353, http=MASTER_PORT - 363, dir=home,
+        nas=(directory / "nas").resolve(),
+        cameras=", ".join(f"127.0.0.1:{c.port}" for c in fleet)))
+    load(conf)
+    return conf
+
+
+def start_master(conf: Path, procs: list[subprocess.Popen[bytes]]) -> str | None:
+    """The master and an nginx of its own in front; returns its one-time setup link (None
+    when it has users already, or when there is no nginx to give it HTTPS)."""
+    nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")
+    if nginx is None:
+        print("no master: it needs nginx (Debian: apt-get install nginx)", file=sys.stderr)
+        return None
+    home = conf.parent
+    master = [sys.executable, "-m", "smartcam", "master", "--config", str(conf)]
+    site = subprocess.run([*master, "--standalone-nginx", str(home / "nginx")], check=True,
+                          capture_output=True, text=True).stdout.strip()
+    log = open(home / "smartcam.log", "ab")
+    procs.append(subprocess.Popen(master, stdout=log, stderr=subprocess.STDOUT))
+    procs.append(subprocess.Popen(
+        [nginx, "-p", str(home / "nginx"), "-e", str(home / "nginx" / "error.log"), "-c", site,
+         "-g", "daemon off;"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+    insecure = ssl.create_default_context()
+    insecure.check_hostname, insecure.verify_mode = False, ssl.CERT_NONE  # our own, self-signed
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"https://127.0.0.1:{MASTER_PORT}/api/health",
+                                        timeout=2, context=insecure) as answer:
+                if not json.load(answer)["setup_needed"]:
+                    return None
+                return (home / "state" / "setup-link").read_text().strip()
+        except OSError:
+            time.sleep(0.2)
+    print("the master did not answer; see demo/master/smartcam.log", file=sys.stderr)
+    return None
 
 
 def loopback_multicast() -> None:
@@ -153,6 +222,11 @@ def run(args: Any) -> int:
                 ))
             threading.Thread(target=print_clips, args=(conf, stop), daemon=True).start()
             print(f"{camera.name:>6}  http://127.0.0.1:{camera.port}/   ({camera.source})")
+        master_conf = write_master_config(directory, fleet)
+        link = start_master(master_conf, procs)
+        print(f"master  https://127.0.0.1:{MASTER_PORT}/   (self-signed certificate)")
+        if link:
+            print(f"        first admin: open {link}", flush=True)
         print(f"NAS folder: {(directory / 'nas').resolve()}; logs: {directory}/*/smartcam.log")
         print("someone walks by the yard every 20 s; stop with Ctrl-C", flush=True)
         deadline = time.monotonic() + args.duration if args.duration else None

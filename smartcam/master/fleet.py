@@ -123,7 +123,7 @@ class Fleet:
                 "checked": status.checked or None,
                 "error": status.error,
                 "version": h.get("version") or peer.version,
-                "recording": bool((h.get("camera_status") or {}).get("recording")),
+                "recording": (h.get("camera_status") or {}).get("state") == "recording",
                 "problems": h.get("problems") or [],
                 "temperature": h.get("cpu_temperature"),
                 "clock_offset": status.clock_offset,

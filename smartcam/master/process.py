@@ -24,7 +24,7 @@ from smartcam.config import Config, load
 from smartcam.coop.table import PeerTable
 from smartcam.files import write_atomic
 from smartcam.httpjson import MAX_BODY
-from smartcam.master import passwords
+from smartcam.master import nginx, passwords
 from smartcam.master.accounts import Accounts
 from smartcam.master.fleet import Discovery, Fleet
 from smartcam.master.index import ClipIndex
@@ -56,7 +56,9 @@ class Master:
     def first_admin(self) -> str | None:
         """Make sure someone can log in: the configured admin, or a setup link (returned)."""
         m = self.cfg.master
+        link_file = Path(m.state_dir) / "setup-link"
         if self.accounts.count():
+            link_file.unlink(missing_ok=True)  # used: it must not mislead anyone later
             return None
         if m.password_hash:
             self.accounts.add_hashed(m.username, m.password_hash, "admin")
@@ -64,7 +66,7 @@ class Master:
             return None
         base = m.url or f"https://{socket.getfqdn()}"
         link = f"{base.rstrip('/')}/setup#{self.accounts.new_setup_token()}"
-        write_atomic(Path(m.state_dir) / "setup-link", (link + "\n").encode(), 0o600)
+        write_atomic(link_file, (link + "\n").encode(), 0o600)
         log.warning("no user yet: open this one-time link to create the first admin: %s", link)
         return link
 
@@ -134,7 +136,19 @@ def hash_password() -> int:
 def run(args: Any) -> int:
     if args.hash_password:
         return hash_password()
-    master = Master(load(args.config))
+    cfg = load(args.config)
+    if args.nginx_site:
+        print(nginx.site(cfg, args.config or "smartcam.conf"), end="")
+        return 0
+    if args.standalone_nginx:
+        nginx.ensure_certificate(cfg)
+        print(nginx.standalone(cfg, Path(args.standalone_nginx).resolve()))
+        return 0
+    if args.make_certificate:
+        made = nginx.ensure_certificate(cfg)
+        print(f"made {made}" if made else "the certificate exists already")
+        return 0
+    master = Master(cfg)
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: master.stop.set())

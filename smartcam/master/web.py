@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bottle import Bottle, HTTPResponse, redirect, request, response, static_file
+from bottle import Bottle, HTTPResponse, request, response, static_file
 
 from smartcam.clips.library import check_cause, check_day
 from smartcam.clips.names import EVENT_ID, NAME, STEM
@@ -90,8 +90,8 @@ def make_app(master: Any) -> Bottle:
     def page(name: str, admin: bool = False) -> Callable[..., HTTPResponse]:
         def show(**_: Any) -> HTTPResponse:
             session = accounts.session(request.get_cookie(COOKIE) or "")
-            if session is None:
-                redirect("/login")
+            if session is None:  # relative: behind nginx the app's own idea of the URL is not it
+                raise HTTPResponse(status=303, headers={"Location": "/login"})
             if admin and not session.user.admin:
                 return error_reply(403, "only an admin may see this page")
             return _static(name)

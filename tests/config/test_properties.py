@@ -152,6 +152,10 @@ SECTIONS = {
             "enabled": st.just(False),
             "listen": address,
             "url": st.none() | st.just("https://master.example:8443/cams"),
+            "https_listen": address,
+            "http_listen": st.none() | address,
+            "certificate": st.just(None),
+            "key": st.just(None),
             "state_dir": st.just(Path("/var/lib/smartcam-master")),
             "username": st.just("admin"),
             "password_hash": st.none() | st.just(

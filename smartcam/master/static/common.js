@@ -44,12 +44,12 @@ export async function me() {
   const data = await api("GET", "/api/me");
   const who = $("who");
   if (who) {
-    who.replaceChildren(
+    who.replaceChildren(...[
       el("span", { text: `${data.user.name} (${data.user.role})` }),
       data.user.role === "admin" ? el("a", { href: "/users", text: "Users" }) : null,
       el("a", { href: "/users#sessions", text: "Sessions" }),
       logoutButton(),
-    );
+    ].filter(Boolean));
   }
   return data.user;
 }

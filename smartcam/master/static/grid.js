@@ -32,14 +32,14 @@ function tile(cam) {
     cam.dropped_recent ? badge(`${cam.dropped_recent} dropped`, "bad") : null,
     cam.nas_mounted === false ? badge("NAS away", "warn") : null,
   ];
-  t.info.replaceChildren(
+  t.info.replaceChildren(...[
     el("h3", { text: cam.title }),
     el("p", { class: "badges" }, ...badges),
     el("p", { class: "muted", text: `last clip ${ago(cam.last_clip_end)} · ${cam.clips} clips` +
       (cam.temperature ? ` · ${Math.round(cam.temperature)} °C` : "") +
       (cam.version ? ` · v${cam.version}` : "") + (cam.group ? ` · group ${cam.group}` : "") }),
     cam.error ? el("p", { class: "error", text: cam.error }) : null,
-  );
+  ].filter(Boolean));  // replaceChildren would show a null as the text "null"
 }
 
 // One request in flight per tile; the master serves its cached copy to every viewer.
