@@ -253,7 +253,8 @@ def make_app(master: Any) -> Bottle:
         return {"cameras": tiles, "time": time.time()}
 
     def visible_camera(session: Session, name: str) -> str:
-        if not NAME.fullmatch(name) or not session.user.may_see(name) or fleet.peer(name) is None:
+        # a name the table holds (a camera's, or a static entry's host:port), never a path
+        if not session.user.may_see(name) or fleet.peer(name) is None:
             fail(404, "no such camera")  # the same answer for one you may not see
         return name
 
