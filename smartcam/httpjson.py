@@ -1,5 +1,6 @@
 """JSON in and out for bottle apps (the host's API and the master's): replies, errors with a
-status, and bodies read with a size limit, so a request never sees a traceback."""
+status, bodies read with a size limit, so a request never sees a traceback; and the building
+blocks of their OpenAPI documents."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from bottle import HTTPResponse, request
 from smartcam.errors import SmartcamError
 
 MAX_BODY = 64 * 1024
+JSON = "application/json"
 
 
 class ApiError(SmartcamError):
@@ -66,3 +68,29 @@ def query(name: str, pattern: str, meaning: str) -> str | None:
     if not re.fullmatch(pattern, value):
         fail(400, f"{name} must be {meaning}")
     return value
+
+
+# -- OpenAPI building blocks ------------------------------------------------------------
+
+
+def nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "nullable": True}
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def obj(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        out["required"] = list(required)
+    return out
+
+
+def body(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+def error(description: str) -> dict[str, Any]:
+    return body(ref("Error"), description)

@@ -20,6 +20,7 @@ from typing import Any
 
 import waitress
 
+from smartcam import __version__
 from smartcam.config import Config, load
 from smartcam.coop.table import PeerTable
 from smartcam.files import write_atomic
@@ -41,6 +42,7 @@ class Master:
     def __init__(self, cfg: Config, mdns: bool = True):
         m = cfg.master
         self.cfg = cfg
+        self.version = __version__
         self.nas = Nas(cfg)
         self.accounts = Accounts(Path(m.state_dir) / "master.db", m.idle_timeout,
                                  m.session_lifetime)

@@ -27,6 +27,7 @@ from smartcam.errors import SmartcamError
 from smartcam.httpjson import ApiError, error_reply, fail, json_body, query, reply
 from smartcam.master.accounts import AccountError, Session, User, check_username
 from smartcam.master.fleet import LIVE_EVERY, SKEW_WARN
+from smartcam.master.openapi import document
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
@@ -234,6 +235,11 @@ def make_app(master: Any) -> Bottle:
         accounts.remove(name)
         accounts.audit(session.user.name, client_address(), "remove user", name)
         return {"ok": True}
+
+    @app.get("/api/openapi.json")
+    @guarded()
+    def openapi(_: Session) -> dict[str, Any]:
+        return document(master.version)
 
     @app.get("/api/audit")
     @guarded(admin=True)

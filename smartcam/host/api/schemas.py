@@ -7,35 +7,19 @@ from typing import Any
 
 from smartcam.clips.names import CAUSES, EVENT_PATTERN
 from smartcam.config import SETTINGS
+from smartcam.httpjson import (  # noqa: F401 - openapi.py imports them from here
+    JSON,
+    body,
+    error,
+    nullable,
+    obj,
+    ref,
+)
 
-JSON = "application/json"
 EVENT_ID = f"^{EVENT_PATTERN}$"
 NUMBER = {"type": "number"}
 TEXT = {"type": "string"}
 FLAG = {"type": "boolean"}
-
-
-def nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    return {**schema, "nullable": True}
-
-
-def ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def obj(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": "object", "properties": properties}
-    if required:
-        out["required"] = list(required)
-    return out
-
-
-def body(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {JSON: {"schema": schema}}}
-
-
-def error(description: str) -> dict[str, Any]:
-    return body(ref("Error"), description)
 
 
 CAMERA_DOWN = error("The camera process is not answering (starting or restarting); retry.")
