@@ -28,13 +28,14 @@ from typing import Any
 
 from smartcam.clips.names import NAME
 from smartcam.errors import SmartcamError
-from smartcam.master import passwords
+from smartcam.master import passwords, totp
 
 ROLES = ("admin", "viewer")
 USERNAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 USERNAME_HELP = "1 to 64 characters A-Z, a-z, 0-9 and _ . @ -"
 TOUCH_EVERY = 60.0  # seconds between writes of a session's last use
 AUDIT_KEEP = 100_000  # rows; the oldest go first
+RECOVERY_CODES = 10
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -44,7 +45,14 @@ CREATE TABLE IF NOT EXISTS users (
     pw_hash TEXT NOT NULL,
     cameras TEXT,              -- JSON list of camera names; NULL: every camera
     created REAL NOT NULL,
-    changed REAL NOT NULL
+    changed REAL NOT NULL,
+    totp_secret TEXT,          -- set once confirmed with a code
+    totp_pending TEXT,         -- offered, not yet confirmed
+    totp_step INTEGER NOT NULL DEFAULT 0  -- the last step a code was taken from
+);
+CREATE TABLE IF NOT EXISTS recovery_codes (
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    code_hash TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS sessions (
     id_hash TEXT PRIMARY KEY,  -- SHA-256 of the cookie's token
@@ -74,6 +82,7 @@ class User:
     name: str
     role: str
     cameras: tuple[str, ...] | None  # None: every camera
+    totp: bool = False  # a second step at login
 
     @property
     def admin(self) -> bool:
@@ -83,7 +92,7 @@ class User:
         return self.cameras is None or camera in self.cameras
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "role": self.role,
+        return {"name": self.name, "role": self.role, "totp": self.totp,
                 "cameras": list(self.cameras) if self.cameras is not None else None}
 
 
@@ -134,7 +143,8 @@ class Accounts:
 
     def users(self) -> list[User]:
         with self._lock:
-            rows = self._db.execute("SELECT id, name, role, cameras FROM users ORDER BY name")
+            rows = self._db.execute("SELECT id, name, role, cameras, totp_secret IS NOT NULL"
+                                    " FROM users ORDER BY name")
             return [_user(row) for row in rows]
 
     def add(self, name: str, password: str, role: str,
@@ -159,11 +169,11 @@ class Accounts:
         """The user if the password is right; a whole hash is computed either way."""
         with self._lock:
             row = self._db.execute(
-                "SELECT id, name, role, cameras, pw_hash FROM users WHERE name = ?", (name,)
-            ).fetchone()
-        if not passwords.verify(password, row[4] if row else ""):
+                "SELECT id, name, role, cameras, totp_secret IS NOT NULL, pw_hash FROM users"
+                " WHERE name = ?", (name,)).fetchone()
+        if not passwords.verify(password, row[5] if row else ""):
             return None
-        if passwords.needs_rehash(row[4]):
+        if passwords.needs_rehash(row[5]):
             with self._tx() as db:
                 db.execute("UPDATE users SET pw_hash = ? WHERE id = ?",
                            (passwords.hash_password(password), row[0]))
@@ -193,6 +203,58 @@ class Accounts:
             db.execute("DELETE FROM sessions WHERE user_id = ?", (row[0],))
         return User(row[0], name, role, cameras)
 
+    # -- the second step --------------------------------------------------------------------
+
+    def totp_offer(self, user: User) -> str:
+        """A new TOTP key for the user's app; it counts once a code from it is confirmed."""
+        secret = totp.new_secret()
+        with self._tx() as db:
+            db.execute("UPDATE users SET totp_pending = ? WHERE id = ?", (secret, user.id))
+        return secret
+
+    def totp_confirm(self, user: User, given: str) -> list[str]:
+        """Switch TOTP on with a code from the offered key; returns ten one-time recovery
+        codes, shown once (only their hashes are kept)."""
+        with self._lock:
+            pending = self._db.execute("SELECT totp_pending FROM users WHERE id = ?",
+                                       (user.id,)).fetchone()
+        if not pending or not pending[0]:
+            raise AccountError("ask for a key first")
+        step = totp.accept(pending[0], given, 0)
+        if step is None:
+            raise AccountError("that code does not match the key (is the phone's clock right?)")
+        codes = [f"{secrets.token_hex(3)}-{secrets.token_hex(3)}" for _ in range(RECOVERY_CODES)]
+        with self._tx() as db:
+            db.execute("UPDATE users SET totp_secret = totp_pending, totp_pending = NULL,"
+                       " totp_step = ?, changed = ? WHERE id = ?", (step, time.time(), user.id))
+            db.execute("DELETE FROM recovery_codes WHERE user_id = ?", (user.id,))
+            db.executemany("INSERT INTO recovery_codes VALUES (?, ?)",
+                           ((user.id, token_hash(c)) for c in codes))
+        return codes
+
+    def totp_off(self, user: User) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE users SET totp_secret = NULL, totp_pending = NULL, changed = ?"
+                       " WHERE id = ?", (time.time(), user.id))
+            db.execute("DELETE FROM recovery_codes WHERE user_id = ?", (user.id,))
+
+    def second_step(self, user: User, given: str) -> str | None:
+        """How the user passed the second step ("totp" or "recovery code"), or None. A TOTP
+        code is taken once; a recovery code is used up."""
+        given = given.strip().lower()
+        with self._tx() as db:
+            row = db.execute("SELECT totp_secret, totp_step FROM users WHERE id = ?",
+                             (user.id,)).fetchone()
+            if not row or not row[0]:
+                return None
+            step = totp.accept(row[0], given, row[1])
+            if step is not None:
+                db.execute("UPDATE users SET totp_step = ? WHERE id = ?", (step, user.id))
+                return "totp"
+            cur = db.execute("DELETE FROM recovery_codes WHERE user_id = ? AND code_hash = ?",
+                             (user.id, token_hash(given)))
+            return "recovery code" if cur.rowcount else None
+
     def remove(self, name: str) -> None:
         with self._tx() as db:
             row = db.execute("SELECT id, role FROM users WHERE name = ?", (name,)).fetchone()
@@ -221,7 +283,8 @@ class Accounts:
         key, now = token_hash(token), time.time()
         with self._lock:
             row = self._db.execute(
-                "SELECT s.public, s.csrf, s.created, s.last_seen, u.id, u.name, u.role, u.cameras"
+                "SELECT s.public, s.csrf, s.created, s.last_seen, u.id, u.name, u.role, u.cameras,"
+                " u.totp_secret IS NOT NULL"
                 " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?", (key,)
             ).fetchone()
         if row is None:
@@ -330,5 +393,5 @@ def _cams(cameras: tuple[str, ...] | None) -> str | None:
 
 def _user(row: Any) -> User:
     cameras = None if row[3] is None else tuple(json.loads(row[3]))
-    return User(int(row[0]), str(row[1]), str(row[2]), cameras)
+    return User(int(row[0]), str(row[1]), str(row[2]), cameras, bool(row[4]))
 

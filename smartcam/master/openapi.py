@@ -22,7 +22,7 @@ ERRORS = {
 }
 NAMES = {"type": "array", "items": TEXT}
 USER = obj({"name": TEXT, "role": {"type": "string", "enum": list(ROLES)},
-            "cameras": nullable(NAMES)}, ("name", "role", "cameras"))
+            "cameras": nullable(NAMES), "totp": FLAG}, ("name", "role", "cameras"))
 LOGGED_IN = obj({"user": ref("User"), "csrf": TEXT}, ("user", "csrf"))
 CREDENTIALS = obj({"username": TEXT, "password": TEXT}, ("username", "password"))
 CAMERA = obj({
@@ -101,8 +101,12 @@ def document(version: str) -> dict[str, Any]:
                 "Create the first admin with the one-time token", ref("LoggedIn"),
                 request=obj({"token": TEXT, "username": TEXT, "password": TEXT},
                             ("token", "username", "password")), also=("429",))},
-            "/api/login": {"post": _op("Log in (a new session cookie)", ref("LoggedIn"),
-                                       request=CREDENTIALS, also=("429",))},
+            "/api/login": {"post": _op(
+                "Log in (a new session cookie); `code` is the authenticator's code when the "
+                "user has two-step login", ref("LoggedIn"),
+                request=obj({**CREDENTIALS["properties"], "code": TEXT}, ("username",
+                                                                           "password")),
+                also=("429",))},
             "/api/logout": {"post": _op("End this session")},
             "/api/me": {"get": _op("Who is logged in, and the CSRF token", obj(
                 {"user": ref("User"), "csrf": TEXT, "session": TEXT}))},
@@ -114,6 +118,15 @@ def document(version: str) -> dict[str, Any]:
             "/api/password": {"post": _op(
                 "Change your password (ends your other sessions)", ref("LoggedIn"),
                 request=obj({"current": TEXT, "new": TEXT}, ("current", "new")))},
+            "/api/totp/offer": {"post": _op(
+                "A new authenticator key (needs the password again)", obj(
+                    {"secret": TEXT, "uri": TEXT, "qr": TEXT}),
+                request=obj({"password": TEXT}, ("password",)))},
+            "/api/totp/confirm": {"post": _op(
+                "Switch two-step login on with a code; ten recovery codes, shown once",
+                obj({"recovery_codes": NAMES}), request=obj({"code": TEXT}, ("code",)))},
+            "/api/totp/off": {"post": _op("Switch two-step login off (needs the password)",
+                                          request=obj({"password": TEXT}, ("password",)))},
             "/api/users": {
                 "get": _op("Every user (admin)", obj({"users": {"type": "array",
                                                                "items": ref("User")}})),

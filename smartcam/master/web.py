@@ -10,6 +10,7 @@ the check; without nginx in front (tests, a quick try) the app serves them itsel
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import logging
@@ -25,6 +26,7 @@ from smartcam.clips.library import check_cause, check_day
 from smartcam.clips.names import EVENT_ID, NAME, STEM
 from smartcam.errors import SmartcamError
 from smartcam.httpjson import ApiError, error_reply, fail, json_body, query, reply
+from smartcam.master import totp
 from smartcam.master.accounts import AccountError, Session, User, check_username
 from smartcam.master.fleet import LIVE_EVERY, SKEW_WARN
 from smartcam.master.openapi import document
@@ -149,6 +151,19 @@ def make_app(master: Any) -> Bottle:
             master.throttle.failed(address, name)
             accounts.audit(name, address, "login", "wrong user name or password", ok=False)
             fail(401, "wrong user name or password")
+        if user.totp:
+            given = str(body.get("code", ""))[:32]
+            if not given:
+                raise HTTPResponse('{"error": "enter the code from your authenticator app (or '
+                                   'a recovery code)", "code_needed": true}\n', 401,
+                                   {"Content-Type": "application/json"})
+            how = accounts.second_step(user, given)
+            if how is None:
+                master.throttle.failed(address, name)
+                accounts.audit(name, address, "login", "wrong one-time code", ok=False)
+                fail(401, "wrong or used one-time code")
+            if how == "recovery code":
+                accounts.audit(name, address, "login", "with a recovery code")
         master.throttle.succeeded(address, name)
         if session is not None:
             accounts.end_session(request.get_cookie(COOKIE) or "")
@@ -202,6 +217,39 @@ def make_app(master: Any) -> Bottle:
         accounts.set_password(session.user, str(body.get("new", "")))  # ends every session
         accounts.audit(session.user.name, client_address(), "password", "changed")
         return start_session(session.user)
+
+    # -- the second step (TOTP) -------------------------------------------------------------
+
+    def reauthenticate(session: Session, body: dict[str, Any], action: str) -> None:
+        """Changing how one logs in needs the password again (ASVS 7.5.1)."""
+        if accounts.login(session.user.name, str(body.get("password", ""))) is None:
+            accounts.audit(session.user.name, client_address(), action, "wrong password",
+                           ok=False)
+            fail(403, "the password is wrong")
+
+    @app.post("/api/totp/offer")
+    @guarded()
+    def totp_offer(session: Session) -> dict[str, Any]:
+        reauthenticate(session, json_body(required=True), "totp offer")
+        secret = accounts.totp_offer(session.user)
+        link = totp.uri(secret, session.user.name)
+        qr = base64.b64encode(totp.qr_svg(link)).decode()
+        return {"secret": secret, "uri": link, "qr": f"data:image/svg+xml;base64,{qr}"}
+
+    @app.post("/api/totp/confirm")
+    @guarded()
+    def totp_confirm(session: Session) -> dict[str, Any]:
+        codes = accounts.totp_confirm(session.user, str(json_body(required=True).get("code", "")))
+        accounts.audit(session.user.name, client_address(), "totp", "switched on")
+        return {"recovery_codes": codes}
+
+    @app.post("/api/totp/off")
+    @guarded()
+    def totp_off(session: Session) -> dict[str, Any]:
+        reauthenticate(session, json_body(required=True), "totp off")
+        accounts.totp_off(session.user)
+        accounts.audit(session.user.name, client_address(), "totp", "switched off")
+        return {"ok": True}
 
     # -- users (admin) ----------------------------------------------------------------------
 

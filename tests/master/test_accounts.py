@@ -1,6 +1,7 @@
 """Users, sessions and the first admin: what must hold when the master faces the internet."""
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -131,3 +132,43 @@ def test_guessing_is_slowed_per_address_and_per_account_and_forgiven_in_time():
     assert 0 < t.wait("203.0.113.5", "someone-else") <= 60  # per address: spraying names
     t.succeeded("192.0.2.9", "alice")
     assert t.wait("192.0.2.9", "alice") == 0
+
+
+def test_a_totp_code_is_taken_once_and_a_recovery_code_once(accounts):
+    from smartcam.master import totp
+
+    alice = accounts.add("alice", GOOD, "admin")
+    secret = accounts.totp_offer(alice)
+    now = int(time.time() // totp.STEP)
+    with pytest.raises(AccountError, match="does not match"):
+        accounts.totp_confirm(alice, "000000" if totp.code(secret, now) != "000000" else "1")
+    codes = accounts.totp_confirm(alice, totp.code(secret, now))
+    assert len(codes) == 10 and len(set(codes)) == 10
+    alice = accounts.login("alice", GOOD)
+    assert alice.totp
+    assert accounts.second_step(alice, totp.code(secret, now)) is None  # used to confirm
+    assert accounts.second_step(alice, totp.code(secret, now + 1)) == "totp"
+    assert accounts.second_step(alice, totp.code(secret, now + 1)) is None  # no replay
+    assert accounts.second_step(alice, totp.code(secret, now + 5)) is None  # too far ahead
+    assert accounts.second_step(alice, codes[3].upper()) == "recovery code"
+    assert accounts.second_step(alice, codes[3]) is None  # used up
+    raw = b"".join(p.read_bytes() for p in accounts_files(accounts))
+    assert codes[0].encode() not in raw
+    accounts.totp_off(alice)
+    assert not accounts.login("alice", GOOD).totp
+
+
+def accounts_files(accounts):
+    path = Path(accounts._db.execute("PRAGMA database_list").fetchone()[2])
+    return list(path.parent.glob(path.name + "*"))
+
+
+def test_totp_matches_rfc_6238():
+    import base64
+
+    from smartcam.master import totp
+
+    key = base64.b32encode(b"12345678901234567890").decode()
+    # RFC 6238 appendix B (SHA-1), the last six of its eight digits
+    assert [totp.code(key, t // 30) for t in (59, 1111111109, 2000000000)] == [
+        "287082", "081804", "279037"]

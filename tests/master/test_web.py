@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from types import SimpleNamespace
 from wsgiref.headers import Headers
 
@@ -244,3 +245,29 @@ def test_the_incident_aligns_clips_by_their_utc_start(master, app):
     r = b.request("GET", data["clips"][1]["video"], headers={"X-Accel-Base": "/_nas/"})
     assert r.headers["X-Accel-Redirect"] == (
         f"/_nas/cam-b/2026-03-01/{data['clips'][1]['stem']}.mp4")
+
+
+def test_two_step_login_with_an_authenticator_app(master, app):
+    from smartcam.master import totp
+
+    b = Browser(app)
+    b.login("alice")
+    assert b.json("POST", "/api/totp/offer", {"password": "wrong password!!"})[0] == 403
+    status, offer = b.json("POST", "/api/totp/offer", {"password": PASSWORD})
+    assert status == 200 and offer["qr"].startswith("data:image/svg+xml;base64,")
+    assert offer["uri"].startswith("otpauth://totp/smartcam:alice?secret=")
+    step = int(time.time() // totp.STEP)
+    status, done = b.json("POST", "/api/totp/confirm", {"code": totp.code(offer["secret"], step)})
+    assert status == 200 and len(done["recovery_codes"]) == 10
+    other = Browser(app, address="192.0.2.77")
+    status, data = other.login("alice")
+    assert status == 401 and data["code_needed"] is True and not other.cookie
+    status, data = other.json("POST", "/api/login", {"username": "alice", "password": PASSWORD,
+                                                     "code": "123456"})
+    assert status == 401 and not other.cookie
+    status, data = other.json("POST", "/api/login", {
+        "username": "alice", "password": PASSWORD,
+        "code": totp.code(offer["secret"], step + 1)})
+    assert status == 200 and data["user"]["totp"] is True and other.cookie
+    log = master.accounts.audit_log()
+    assert any(e["detail"] == "wrong one-time code" and not e["ok"] for e in log)

@@ -34,7 +34,7 @@ export async function api(method, path, body) {
   if (r.status === 401 && !path.startsWith("/api/login") && !path.startsWith("/api/setup")) {
     location.href = "/login";
   }
-  if (!r.ok) throw new Error(data.error || `${r.status}`);
+  if (!r.ok) throw Object.assign(new Error(data.error || `${r.status}`), { data });
   if (data.csrf) csrf = data.csrf;
   return data;
 }

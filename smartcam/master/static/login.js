@@ -3,10 +3,16 @@ import { $, api } from "./common.js";
 $("form").addEventListener("submit", async (e) => {
   e.preventDefault();
   $("error").textContent = "";
+  const body = { username: $("username").value, password: $("password").value };
+  if (!$("code-label").hidden) body.code = $("code").value;
   try {
-    await api("POST", "/api/login", { username: $("username").value, password: $("password").value });
+    await api("POST", "/api/login", body);
     location.href = "/";
   } catch (err) {
+    if (err.data && err.data.code_needed) {
+      $("code-label").hidden = false;  // the password was right: now the second step
+      $("code").focus();
+    }
     $("error").textContent = err.message;
   }
 });

@@ -39,7 +39,35 @@ $("add-form").addEventListener("submit", (e) => {
     .then(() => { e.target.reset(); users(); }).catch(show);
 });
 
+function totpState(user) {
+  $("totp-state").textContent = user.totp ? "On: logging in asks for a code from your app." : "Off.";
+  $("totp-start").textContent = user.totp ? "Set up a new app" : "Set up an authenticator app";
+  $("totp-off").hidden = !user.totp;
+}
+
+$("totp-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  api("POST", "/api/totp/offer", { password: $("totp-password").value }).then((offer) => {
+    $("totp-secret").textContent = offer.secret;
+    $("totp-qr").src = offer.qr;
+    $("totp-setup").hidden = false;
+  }).catch(show);
+});
+$("totp-confirm").addEventListener("click", () => {
+  api("POST", "/api/totp/confirm", { code: $("totp-code").value }).then((done) => {
+    $("totp-setup").hidden = true;
+    $("totp-code-list").replaceChildren(...done.recovery_codes.map((c) => el("li", { text: c })));
+    $("totp-codes").hidden = false;
+    totpState({ totp: true });
+  }).catch(show);
+});
+$("totp-off").addEventListener("click", () => {
+  api("POST", "/api/totp/off", { password: $("totp-password").value })
+    .then(() => totpState({ totp: false })).catch(show);
+});
+
 me().then((user) => {
+  totpState(user);
   sessions().catch(show);
   if (user.role === "admin") { $("admin").hidden = false; users().catch(show); }
 });
