@@ -35,7 +35,7 @@ from smartcam.errors import SmartcamError
 from smartcam.storage.mount import Nas
 
 log = logging.getLogger(__name__)
-VERSION = 1  # PRAGMA user_version; a different one means: rebuild
+VERSION = 2  # PRAGMA user_version; a different one means: rebuild
 POLL_EVERY = 10.0
 RECONCILE_EVERY = 6 * 3600.0
 SAFETY_SHARE = 0.5  # never drop more than this share of the clips in one reconcile
@@ -47,7 +47,8 @@ CREATE TABLE clips (
     start REAL NOT NULL, end REAL NOT NULL, trigger REAL, pre_record REAL NOT NULL,
     cause TEXT NOT NULL, origin TEXT NOT NULL, part INTEGER NOT NULL, size INTEGER NOT NULL,
     sha256 TEXT NOT NULL, thumbnail INTEGER NOT NULL, interrupted INTEGER NOT NULL,
-    motion_peak REAL NOT NULL, heatmap BLOB, clock_synced INTEGER
+    motion_peak REAL NOT NULL, heatmap BLOB, clock_synced INTEGER,
+    ingested REAL NOT NULL     -- when the sidecar landed on the NAS (its mtime)
 );
 CREATE INDEX clips_start ON clips(start);
 CREATE INDEX clips_camera ON clips(camera, start);
@@ -58,7 +59,7 @@ CREATE TABLE folders (path TEXT PRIMARY KEY, mtime INTEGER NOT NULL);
 """
 CLIP_COLUMNS = ("stem", "camera", "grp", "day", "start", "end", "trigger", "pre_record", "cause",
                 "origin", "part", "size", "sha256", "thumbnail", "interrupted", "motion_peak",
-                "heatmap", "clock_synced")
+                "heatmap", "clock_synced", "ingested")
 
 
 class BadQuery(SmartcamError, ValueError):
@@ -72,7 +73,8 @@ def _epoch(text: Any) -> float | None:
         return None
 
 
-def row_of(camera: str, day: str, stem: str, card: dict[str, Any]) -> dict[str, Any] | None:
+def row_of(camera: str, day: str, stem: str, card: dict[str, Any],
+           ingested: float = 0.0) -> dict[str, Any] | None:
     """The index row of one sidecar, or None if it is not one of ours."""
     start, end = _epoch(card.get("start")), _epoch(card.get("end"))
     if start is None or end is None or card.get("camera") != camera:
@@ -96,6 +98,7 @@ def row_of(camera: str, day: str, stem: str, card: dict[str, Any]) -> dict[str, 
         "motion_peak": float(card.get("motion_peak") or 0.0),
         "heatmap": heat_bytes if heat_bytes and len(heat_bytes) == 256 else None,
         "clock_synced": card.get("clock_synced"),
+        "ingested": ingested,
         "incidents": _incidents(card),
     }
 
@@ -278,12 +281,14 @@ class ClipIndex:
         return len(rows)
 
     def _read(self, folder: Path, camera: str, day: str, stem: str) -> dict[str, Any] | None:
+        path = folder / f"{stem}.json"
         try:
-            card = read_sidecar(folder / f"{stem}.json")
+            card = read_sidecar(path)
+            ingested = path.stat().st_mtime
         except (OSError, ClipRejected) as err:
             log.debug("skipping %s/%s: %s", folder, stem, err)
             return None
-        return row_of(camera, day, stem, card)
+        return row_of(camera, day, stem, card, ingested)
 
     # -- answering --------------------------------------------------------------------------
 
@@ -341,19 +346,23 @@ class ClipIndex:
         return out
 
     def cameras(self, now: float | None = None) -> dict[str, dict[str, Any]]:
-        """Per camera: clips indexed, its newest clip, and whether it has gone silent: no
+        """Per camera: clips indexed, its newest clip and how long after its end it reached
+        the NAS (the ingest lag), and whether it has gone silent: no
         clip for four times its usual gap between clips over the last week (at least an
         hour), while it used to record (five clips or more)."""
         now = now or time.time()
         with self._lock:
             rows = self._db.execute(
                 "SELECT camera, count(*), max(end), max(start),"
-                " sum(start > ?), min(CASE WHEN start > ? THEN start END) FROM clips"
-                " GROUP BY camera", (now - 7 * 86400, now - 7 * 86400)).fetchall()
+                " sum(start > ?), min(CASE WHEN start > ? THEN start END),"
+                " (SELECT ingested - end FROM clips n WHERE n.camera = c.camera"
+                "  ORDER BY start DESC LIMIT 1)"
+                " FROM clips c GROUP BY camera", (now - 7 * 86400, now - 7 * 86400)).fetchall()
         out = {}
-        for camera, count, last_end, last_start, week, first in rows:
+        for camera, count, last_end, last_start, week, first, lag in rows:
             gap = (last_start - first) / (week - 1) if week and week >= 5 else None
             out[camera] = {"clips": count, "last_clip_end": last_end,
+                           "ingest_lag": round(lag, 1) if lag is not None else None,
                            "usual_gap": round(gap, 1) if gap else None,
                            "silent": gap is not None and now - last_end > max(3600.0, 4 * gap)}
         return out
@@ -372,4 +381,5 @@ def _clip(row: Any) -> dict[str, Any]:
     out["thumbnail"] = bool(out["thumbnail"])
     out["interrupted"] = bool(out["interrupted"])
     out["clock_synced"] = None if out["clock_synced"] is None else bool(out["clock_synced"])
+    del out["ingested"]
     return out

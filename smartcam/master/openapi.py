@@ -33,7 +33,8 @@ CAMERA = obj({
     "temperature": nullable(NUMBER), "clock_offset": nullable(NUMBER), "clock_warning": FLAG,
     "dropped_recent": INTEGER, "backlog_clips": nullable(INTEGER),
     "nas_mounted": nullable(FLAG), "sources": NAMES, "clips": INTEGER,
-    "last_clip_end": nullable(NUMBER), "usual_gap": nullable(NUMBER), "silent": FLAG,
+    "last_clip_end": nullable(NUMBER), "ingest_lag": nullable(NUMBER),
+    "usual_gap": nullable(NUMBER), "silent": FLAG,
 }, ("name", "online", "silent", "clips"))
 INCIDENT = obj({
     "incident": TEXT, "start": NUMBER, "end": NUMBER, "clips": INTEGER, "cameras": NAMES,

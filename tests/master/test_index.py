@@ -106,6 +106,8 @@ def test_a_camera_that_stopped_recording_is_called_silent(tmp_path):
     index.reconcile()
     assert not index.cameras(now=T0 + 3600 + 60)["cam-a"]["silent"]
     assert index.cameras(now=T0 + 3000 + 4 * 3600)["cam-a"]["silent"]
+    # the sidecars were written now, long after the clips of 2026-03-01 ended
+    assert index.cameras()["cam-a"]["ingest_lag"] > 86400
     index.close()
 
 

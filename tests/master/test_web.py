@@ -271,3 +271,14 @@ def test_two_step_login_with_an_authenticator_app(master, app):
     assert status == 200 and data["user"]["totp"] is True and other.cookie
     log = master.accounts.audit_log()
     assert any(e["detail"] == "wrong one-time code" and not e["ok"] for e in log)
+
+
+def test_the_pages_build_text_never_html():
+    """Camera names, titles, versions and messages come from the network (mDNS, the NAS, a
+    camera's health): the pages put them in with textContent, never as HTML."""
+    from smartcam.master.web import STATIC
+
+    for script in STATIC.glob("*.js"):
+        code = script.read_text()
+        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+            assert sink not in code, f"{script.name} uses {sink}"

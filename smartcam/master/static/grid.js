@@ -36,6 +36,7 @@ function tile(cam) {
     el("h3", { text: cam.title }),
     el("p", { class: "badges" }, ...badges),
     el("p", { class: "muted", text: `last clip ${ago(cam.last_clip_end)} · ${cam.clips} clips` +
+      (cam.ingest_lag !== null && cam.ingest_lag !== undefined ? ` · on the NAS ${Math.round(cam.ingest_lag)} s after` : "") +
       (cam.temperature ? ` · ${Math.round(cam.temperature)} °C` : "") +
       (cam.version ? ` · v${cam.version}` : "") + (cam.group ? ` · group ${cam.group}` : "") }),
     cam.error ? el("p", { class: "error", text: cam.error }) : null,
