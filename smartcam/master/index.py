@@ -191,8 +191,9 @@ class ClipIndex:
                     self.poll()
                 self.state["error"] = None
             except (OSError, SmartcamError) as err:
+                if self.state["error"] != str(err):  # once per change, not every look
+                    log.warning("cannot index the NAS: %s", err)
                 self.state["error"] = str(err)
-                log.warning("cannot index the NAS: %s", err)
             except Exception:  # a strange NAS must not end indexing for good
                 log.exception("indexing failed")
             self._wake.wait(self.every)

@@ -144,7 +144,8 @@ def document(version: str) -> dict[str, Any]:
             "/api/audit": {"get": _op("The audit log, newest first (admin)", obj(
                 {"audit": {"type": "array", "items": {"type": "object"}}}))},
             "/api/cameras": {"get": _op("Every camera you may see, with its state", obj(
-                {"cameras": {"type": "array", "items": ref("Camera")}, "time": NUMBER}))},
+                {"cameras": {"type": "array", "items": ref("Camera")}, "time": NUMBER,
+                 "index": {"type": "object"}}))},
             "/api/cameras/{name}/picture.jpg": {"get": _binary(
                 "The camera's newest picture (shared by all viewers)", "image/jpeg",
                 [camera])},

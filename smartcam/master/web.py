@@ -304,7 +304,7 @@ def make_app(master: Any) -> Bottle:
         for tile in tiles:
             tile.update(last.get(tile["name"], {"clips": 0, "last_clip_end": None}))
             tile["silent"] = bool(tile.get("silent") and tile["online"])
-        return {"cameras": tiles, "time": time.time()}
+        return {"cameras": tiles, "time": time.time(), "index": index.stats()}
 
     def visible_camera(session: Session, name: str) -> str:
         # a name the table holds (a camera's, or a static entry's host:port), never a path

@@ -60,8 +60,13 @@ function refreshPicture(name, t) {
 async function refreshFleet() {
   try {
     const data = await api("GET", "/api/cameras");
-    $("fleet-error").textContent = data.cameras.length ? "" :
-      "No camera found yet: cameras are found by mDNS, their notes on the NAS, or [peers] static.";
+    const index = data.index || {};
+    $("fleet-error").textContent = [
+      data.cameras.length ? "" :
+        "No camera found yet: cameras are found by mDNS, their notes on the NAS, or [peers] static.",
+      index.error ? `The clips on the NAS cannot be read (${index.error}): the incidents below are what was known.` : "",
+      index.refused || "",
+    ].filter(Boolean).join("\n");
     const select = $("f-camera");
     for (const cam of data.cameras) {
       tile(cam);
