@@ -75,15 +75,7 @@ class CameraApi:
 
     def snapshot(self) -> bytes:
         """A fresh JPEG of what the camera sees (the page's /snapshot.jpg, not under the API)."""
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-        try:
-            conn.request("GET", "/snapshot.jpg")
-            response = conn.getresponse()
-            raw = response.read()
-        except (OSError, http.client.HTTPException) as err:
-            raise ApiUnreachable(f"{self.host}:{self.port}: {err}") from err
-        finally:
-            conn.close()
+        response, raw = self._send("GET", "/snapshot.jpg", None, {})
         if response.status != 200 or response.getheader("Content-Type") != "image/jpeg":
             raise ApiFailed(response.status, raw[:200].decode("utf-8", "replace"))
         return raw
@@ -96,15 +88,7 @@ class CameraApi:
         headers = {"Accept": "application/json"}
         if data is not None:
             headers["Content-Type"] = "application/json"
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-        try:
-            conn.request(method, PREFIX + path, data, headers)
-            response = conn.getresponse()
-            raw = response.read()
-        except (OSError, http.client.HTTPException) as err:
-            raise ApiUnreachable(f"{self.host}:{self.port}: {err}") from err
-        finally:
-            conn.close()
+        response, raw = self._send(method, PREFIX + path, data, headers)
         try:
             answer = json.loads(raw)
         except ValueError:
@@ -115,3 +99,15 @@ class CameraApi:
         if not isinstance(answer, dict):
             raise ApiFailed(response.status, "the answer is not a JSON object")
         return answer
+
+    def _send(self, method: str, path: str, data: bytes | None,
+              headers: dict[str, str]) -> tuple[http.client.HTTPResponse, bytes]:
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        try:
+            conn.request(method, path, data, headers)
+            response = conn.getresponse()
+            return response, response.read()
+        except (OSError, http.client.HTTPException) as err:
+            raise ApiUnreachable(f"{self.host}:{self.port}: {err}") from err
+        finally:
+            conn.close()

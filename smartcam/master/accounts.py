@@ -20,8 +20,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from typing import Any
 from smartcam.clips.names import NAME
 from smartcam.errors import SmartcamError
 from smartcam.master import passwords, totp
+from smartcam.master.sqlite import connect, transaction
 
 ROLES = ("admin", "viewer")
 USERNAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
@@ -113,23 +113,14 @@ class Accounts:
     def __init__(self, path: Path, idle: float, lifetime: float):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.idle, self.lifetime = idle, lifetime
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = connect(path)
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
         path.chmod(0o600)
         self._lock = threading.Lock()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self._db, self._lock)
 
     def close(self) -> None:
         with self._lock:

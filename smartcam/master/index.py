@@ -23,8 +23,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from typing import Any
 from smartcam.clips.names import CAUSES, EVENT_ID, NAME, STEM, is_day, split_file
 from smartcam.clips.sidecar import ClipRejected, read_sidecar
 from smartcam.errors import SmartcamError
+from smartcam.master.sqlite import connect, transaction
 from smartcam.storage.mount import Nas
 
 log = logging.getLogger(__name__)
@@ -145,9 +145,8 @@ class ClipIndex:
         return db
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
+        db = connect(self.path)
+        db.execute("PRAGMA synchronous=NORMAL")  # a cache: a power cut may lose its last look
         return db
 
     @staticmethod
@@ -162,16 +161,8 @@ class ClipIndex:
         except sqlite3.DatabaseError:
             return False
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self._db, self._lock)
 
     def close(self) -> None:
         with self._lock:

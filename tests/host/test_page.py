@@ -62,19 +62,25 @@ def site(tmp_path_factory):
         processes.stop()
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
+def start_browser(user_dir: Path, *extra: str):
+    """Debian's Chromium, headless, driven by chromium-driver; quit() it when done."""
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in FLAGS:
+    for flag in (*FLAGS, *extra):
         options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium')}")
+    options.add_argument(f"--user-data-dir={user_dir}")
     options.add_argument("--window-size=1280,900")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
+    return driver
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    driver = start_browser(tmp_path_factory.mktemp("chromium"))
     try:
         yield driver
     finally:

@@ -15,7 +15,7 @@ import urllib.request
 import pytest
 
 from tests.host.nginx import NGINX
-from tests.host.test_page import CHROMEDRIVER, CHROMIUM, FLAGS, shoot
+from tests.host.test_page import CHROMEDRIVER, CHROMIUM, shoot, start_browser
 from tests.waiting import wait_for
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip)")
@@ -54,23 +54,23 @@ def demo(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument("--ignore-certificate-errors")  # the demo's self-signed certificate
-    options.add_argument("--autoplay-policy=no-user-gesture-required")
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium')}")
-    options.add_argument("--window-size=1280,900")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
+    driver = start_browser(tmp_path_factory.mktemp("chromium"),
+                           "--ignore-certificate-errors",  # the demo's self-signed certificate
+                           "--autoplay-policy=no-user-gesture-required")
     try:
         yield driver
     finally:
         driver.quit()
+
+
+def shoot_sizes(browser, name: str) -> None:
+    """Screenshots in the desktop size and a phone's."""
+    shoot(browser, f"{name}-desktop.png")
+    browser.set_window_size(390, 844)
+    try:
+        shoot(browser, f"{name}-phone.png")
+    finally:
+        browser.set_window_size(1280, 900)
 
 
 def fill(browser, **fields):
@@ -120,12 +120,7 @@ def test_setup_then_login_and_the_grid_shows_every_camera_live(demo, browser):
     wait_for(lambda: browser.current_url == f"{MASTER}/", what="the grid after login")
     wait_for(lambda: len(browser.find_elements("css selector", "#timeline a")) >= 1,
              timeout=60, what="an incident in the timeline")
-    shoot(browser, "master-grid-desktop.png")
-    browser.set_window_size(390, 844)
-    try:
-        shoot(browser, "master-grid-phone.png")
-    finally:
-        browser.set_window_size(1280, 900)
+    shoot_sizes(browser, "master-grid")
 
 
 def test_an_incident_replays_both_cameras_in_sync(demo, browser):
@@ -161,12 +156,7 @@ def test_an_incident_replays_both_cameras_in_sync(demo, browser):
     worst = max(apart() for _ in range(5) if time.sleep(0.3) is None)
     assert worst < SYNC, f"videos {worst:.2f} s apart after scrubbing"
     browser.execute_script("window.smartcamPlay(false);")
-    shoot(browser, "master-incident-desktop.png")
-    browser.set_window_size(390, 844)
-    try:
-        shoot(browser, "master-incident-phone.png")
-    finally:
-        browser.set_window_size(1280, 900)
+    shoot_sizes(browser, "master-incident")
 
 
 def test_http_is_redirected_and_tls_headers_are_sent(demo):
