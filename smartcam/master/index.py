@@ -36,7 +36,9 @@ from smartcam.storage.mount import Nas
 
 log = logging.getLogger(__name__)
 VERSION = 2  # PRAGMA user_version; a different one means: rebuild
-POLL_EVERY = 10.0
+# A look at an unchanged day folder is one stat, so looking often is cheap: a new clip is
+# listed within seconds of its sidecar landing, with no route from the cameras to the master.
+POLL_EVERY = 2.0
 RECONCILE_EVERY = 6 * 3600.0
 SAFETY_SHARE = 0.5  # never drop more than this share of the clips in one reconcile
 RECENT_DAYS = 2
