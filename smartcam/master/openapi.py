@@ -45,7 +45,7 @@ CLIP = obj({
     "part": INTEGER, "pre_record": NUMBER, "interrupted": FLAG, "motion_peak": NUMBER,
     "heatmap": nullable({"type": "array", "items": {"type": "array", "items": INTEGER}}),
     "thumbnail": FLAG, "size": INTEGER, "sha256": TEXT, "start": NUMBER, "end": NUMBER,
-    "trigger": nullable(NUMBER), "offset": NUMBER, "duration": NUMBER, "video": TEXT,
+    "day": TEXT, "trigger": nullable(NUMBER), "offset": NUMBER, "duration": NUMBER, "video": TEXT,
     "image": nullable(TEXT),
 }, ("stem", "camera", "offset", "duration", "video"))
 REPLAY = obj({"incident": TEXT, "start": NUMBER, "end": NUMBER, "origin": TEXT,
@@ -160,6 +160,10 @@ def document(version: str) -> dict[str, Any]:
             "/api/incidents/{incident}": {"get": _op(
                 "One incident: every clip you may see, aligned by UTC start", ref("Replay"),
                 params=[incident])},
+            "/api/incidents/{incident}/export.zip": {"get": _binary(
+                "The incident as a zip: clips, thumbnails, sidecars, manifest.json, "
+                "SHA256SUMS and an offline player (index.html)", "application/zip",
+                [incident])},
             "/media/{stem}.mp4": {"get": _binary("A clip", "video/mp4",
                                                  [_path("stem", f"^{STEM.pattern}$")])},
             "/media/{stem}.jpg": {"get": _binary("A clip's thumbnail", "image/jpeg",

@@ -28,6 +28,7 @@ from smartcam.errors import SmartcamError
 from smartcam.httpjson import ApiError, error_reply, fail, json_body, query, reply
 from smartcam.master import totp
 from smartcam.master.accounts import AccountError, Session, User, check_username
+from smartcam.master.export import export_zip
 from smartcam.master.fleet import LIVE_EVERY, SKEW_WARN
 from smartcam.master.openapi import document
 
@@ -362,6 +363,28 @@ def make_app(master: Any) -> Bottle:
             fail(404, "no such incident")
         return describe_incident(incident, clips, fleet)
 
+    @app.get("/api/incidents/<incident>/export.zip")
+    @guarded()
+    def export(session: Session, incident: str) -> Iterator[bytes]:
+        if not EVENT_ID.fullmatch(incident):
+            fail(404, "no such incident")
+        clips = index.incident(incident, session.user.cameras)
+        if not clips:
+            fail(404, "no such incident")
+        try:
+            stream = export_zip(master.nas.path, describe_incident(incident, clips, fleet),
+                                session.user.name)
+        except OSError as err:
+            fail(409, f"a file of this incident cannot be read on the NAS: {err.strerror}")
+        accounts.audit(session.user.name, client_address(), "export",
+                       f"incident {incident}, {len(clips)} clip(s)")
+        response.content_type = "application/zip"
+        response.set_header("Content-Disposition",
+                            f'attachment; filename="smartcam-incident-{incident}.zip"')
+        response.set_header("Cache-Control", "no-store")
+        response.set_header("X-Accel-Buffering", "no")  # nginx passes it on as it is made
+        return stream
+
     @app.get("/media/<stem>.<kind:re:mp4|jpg>")
     @guarded()
     def media(session: Session, stem: str, kind: str) -> HTTPResponse:
@@ -403,7 +426,7 @@ def describe_incident(incident: str, clips: list[dict[str, Any]], fleet: Any) ->
     out = []
     for c in clips:
         out.append({
-            **{k: c[k] for k in ("stem", "camera", "group", "cause", "origin", "part",
+            **{k: c[k] for k in ("stem", "camera", "day", "group", "cause", "origin", "part",
                                  "pre_record", "interrupted", "motion_peak", "heatmap",
                                  "thumbnail", "size", "sha256")},
             "start": c["start"], "end": c["end"], "trigger": c["trigger"],

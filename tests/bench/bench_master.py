@@ -1,5 +1,6 @@
-"""The master: its index over 100,000 sidecars against a plain scan of the same folders, and
-its cost with 50 cameras and 1 or 10 people watching the grid.
+"""The master: its index over 100,000 sidecars against a plain scan of the same folders, its
+cost with 50 cameras and 1 or 10 people watching the grid, and exporting an incident of six
+clips of 5 MB and of 50 MB (the peak memory must not grow with the clips).
 
 index: rebuilding the index from the NAS, and the timeline query's median and p99 (filters by
 camera, day, cause and paging), beside answering one timeline query by reading every sidecar
@@ -247,10 +248,45 @@ def bench_fleet(root: Path) -> dict[str, Any]:
             s.server_close()
 
 
+def bench_export(root: Path, clip_mb: int) -> dict[str, Any]:
+    """An incident of 6 clips of clip_mb each, exported as the route does; the master's peak
+    Python memory while it streams (tracemalloc), and the time."""
+    import tracemalloc
+
+    from smartcam.master.export import export_zip
+    from smartcam.master.web import describe_incident
+    from tests.master.world import put_clip
+
+    nas = root / "nas"
+    for n in range(6):
+        put_clip(nas, f"cam-{n}", T0 + n, f"eeeeeeee{n:04d}", incident="eeeeeeee0000",
+                 video=os.urandom(clip_mb << 20))
+    index = ClipIndex(root / "state" / "index.db", Nas(master_config(root)))
+    index.reconcile()
+    clips = index.incident("eeeeeeee0000", None)
+    index.close()
+    incident = describe_incident("eeeeeeee0000", clips, type("F", (), {"status": {}})())
+    tracemalloc.start()
+    started = time.perf_counter()
+    size = sum(len(chunk) for chunk in export_zip(nas, incident, "bench"))
+    seconds = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return {"clips": 6, "clip_mb": clip_mb, "zip_mb": round(size / 2**20, 1),
+            "seconds": round(seconds, 2), "mb_per_s": round(size / 2**20 / seconds),
+            "peak_python_mb": round(peak / 2**20, 1)}
+
+
 def run() -> dict[str, Any]:
+    exports = {}
+    for clip_mb in (5, 50):
+        with tempfile.TemporaryDirectory() as tmp:
+            exports[f"{clip_mb}mb_clips"] = bench_export(Path(tmp), clip_mb)
+    exports["peak_ratio_50_over_5"] = round(exports["50mb_clips"]["peak_python_mb"]
+                                            / exports["5mb_clips"]["peak_python_mb"], 2)
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "index").mkdir()
         index = bench_index(Path(tmp) / "index")
     with tempfile.TemporaryDirectory() as tmp:
         fleet = bench_fleet(Path(tmp))
-    return {"index": index, "fleet": fleet}
+    return {"index": index, "fleet": fleet, "export": exports}

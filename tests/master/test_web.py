@@ -282,3 +282,48 @@ def test_the_pages_build_text_never_html():
         code = script.read_text()
         for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
             assert sink not in code, f"{script.name} uses {sink}"
+
+
+def test_an_export_holds_every_clip_its_sums_and_says_which_was_changed(master, app, tmp_path):
+    import hashlib
+    import io
+    import zipfile
+
+    b = Browser(app)
+    b.login("alice")
+    clips = master.index.incident("aaaaaaaa0001", None)
+    r = b.request("GET", "/api/incidents/aaaaaaaa0001/export.zip")
+    assert r.status == 200 and r.headers["Content-Type"] == "application/zip"
+    assert "attachment" in r.headers["Content-Disposition"]
+    z = zipfile.ZipFile(io.BytesIO(r.body))
+    manifest = json.loads(z.read("manifest.json"))
+    assert manifest["all_intact"] and manifest["exported_by"] == "alice"
+    names = set(z.namelist())
+    for c in clips:
+        assert {f"clips/{c['stem']}.mp4", f"clips/{c['stem']}.json",
+                f"clips/{c['stem']}.jpg"} <= names
+    for line in z.read("SHA256SUMS").decode().splitlines():
+        digest, name = line.split("  ")
+        assert hashlib.sha256(z.read(name)).hexdigest() == digest
+    page = z.read("index.html").decode()
+    assert "function replay" in page and "export function" not in page
+    assert 'src="http' not in page and "fetch(" not in page  # offline: nothing from a server
+    # a clip changed on the NAS after upload: still packed, and said so
+    day = tmp_path / "nas" / "cam-b" / "2026-03-01"
+    (day / f"{clips[1]['stem']}.mp4").write_bytes(b"\1" * 1000)
+    r = b.request("GET", "/api/incidents/aaaaaaaa0001/export.zip")
+    manifest = json.loads(zipfile.ZipFile(io.BytesIO(r.body)).read("manifest.json"))
+    assert not manifest["all_intact"]
+    assert [c["intact"] for c in manifest["clips"]] == [True, False]
+    assert "does not match" in zipfile.ZipFile(io.BytesIO(r.body)).read("index.html").decode()
+    # a viewer of cam-b exports only cam-b's part; another's clip is not in it
+    v = Browser(app)
+    v.login("viola")
+    r = v.request("GET", "/api/incidents/aaaaaaaa0001/export.zip")
+    assert {n.split("/")[1].split("_")[0] for n in zipfile.ZipFile(io.BytesIO(r.body)).namelist()
+            if n.startswith("clips/")} == {"cam-b"}
+    assert any(e["action"] == "export" for e in master.accounts.audit_log())
+    # retention took a file: a clean 409 before any byte of zip
+    (day / f"{clips[1]['stem']}.mp4").unlink()
+    status, data = b.json("GET", "/api/incidents/aaaaaaaa0001/export.zip")
+    assert status == 409 and "cannot be read" in data["error"]
