@@ -138,6 +138,12 @@ class Accounts:
                                     " FROM users ORDER BY name")
             return [_user(row) for row in rows]
 
+    def user(self, name: str) -> User | None:
+        with self._lock:
+            row = self._db.execute("SELECT id, name, role, cameras, totp_secret IS NOT NULL"
+                                   " FROM users WHERE name = ?", (name,)).fetchone()
+        return _user(row) if row else None
+
     def add(self, name: str, password: str, role: str,
             cameras: tuple[str, ...] | None = None) -> User:
         _check_user(name, role, cameras)

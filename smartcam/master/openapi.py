@@ -52,6 +52,9 @@ REPLAY = obj({"incident": TEXT, "start": NUMBER, "end": NUMBER, "origin": TEXT,
               "cameras": NAMES, "clips": {"type": "array", "items": ref("Clip")},
               "warnings": NAMES}, ("incident", "clips", "warnings"))
 OK = obj({"ok": FLAG}, ("ok",))
+SHARE = obj({"id": TEXT, "incident": TEXT, "creator": TEXT, "created": NUMBER,
+             "expires": NUMBER, "revoked": FLAG, "pin": FLAG, "views": INTEGER},
+            ("id", "incident", "expires", "revoked"))
 
 
 def _path(name: str, pattern: str | None = None) -> dict[str, Any]:
@@ -68,7 +71,8 @@ def _op(summary: str, answer: dict[str, Any] | None = None, status: str = "200",
         also: tuple[str, ...] = ()) -> dict[str, Any]:
     out: dict[str, Any] = {"summary": summary, "responses": {
         status: body(answer or ref("Ok"), summary), **ERRORS,
-        **{code: error("Too many attempts; wait Retry-After seconds.") for code in also}}}
+        **{code: error({"410": "Revoked or expired."}.get(
+            code, "Too many attempts; wait Retry-After seconds.")) for code in also}}}
     if request is not None:
         out["requestBody"] = {"required": True, "content": {JSON: {"schema": request}}}
     if params:
@@ -164,6 +168,22 @@ def document(version: str) -> dict[str, Any]:
                 "The incident as a zip: clips, thumbnails, sidecars, manifest.json, "
                 "SHA256SUMS and an offline player (index.html)", "application/zip",
                 [incident])},
+            "/api/incidents/{incident}/shares": {"post": _op(
+                "A view-only link to this incident (`seconds` it lasts, at most 30 days; an "
+                "optional PIN of 4 to 12 digits)", obj({"share": ref("Share"), "link": TEXT}),
+                "201", request=obj({"seconds": NUMBER, "pin": TEXT}, ("seconds",)),
+                params=[incident])},
+            "/api/shares": {"get": _op("Your share links (an admin's: everyone's)", obj(
+                {"shares": {"type": "array", "items": ref("Share")}}))},
+            "/api/shares/{share_id}": {"delete": _op("Revoke a share link",
+                                                     params=[_path("share_id")])},
+            "/s/{link}/incident.json": {"get": _op(
+                "What a share link shows: one incident (no session; 401 until its PIN is "
+                "given, 410 once revoked or expired)", ref("Replay"), params=[_path("link")],
+                also=("410",))},
+            "/s/{link}/pin": {"post": _op("Give a share link's PIN (sets a cookie for it)",
+                                          request=obj({"pin": TEXT}, ("pin",)),
+                                          params=[_path("link")], also=("410", "429"))},
             "/media/{stem}.mp4": {"get": _binary("A clip", "video/mp4",
                                                  [_path("stem", f"^{STEM.pattern}$")])},
             "/media/{stem}.jpg": {"get": _binary("A clip's thumbnail", "image/jpeg",
@@ -172,6 +192,6 @@ def document(version: str) -> dict[str, Any]:
         "components": {"schemas": {
             "Error": obj({"error": TEXT}, ("error",)), "Ok": OK, "User": USER,
             "LoggedIn": LOGGED_IN, "Camera": CAMERA, "Incident": INCIDENT, "Clip": CLIP,
-            "Replay": REPLAY,
+            "Replay": REPLAY, "Share": SHARE,
         }},
     }

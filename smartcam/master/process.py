@@ -29,6 +29,7 @@ from smartcam.master import nginx, passwords
 from smartcam.master.accounts import Accounts
 from smartcam.master.fleet import Discovery, Fleet
 from smartcam.master.index import ClipIndex
+from smartcam.master.shares import Shares
 from smartcam.master.throttle import Throttle
 from smartcam.master.web import make_app
 from smartcam.sdnotify import Notifier
@@ -46,6 +47,7 @@ class Master:
         self.nas = Nas(cfg)
         self.accounts = Accounts(Path(m.state_dir) / "master.db", m.idle_timeout,
                                  m.session_lifetime)
+        self.shares = Shares(Path(m.state_dir) / "master.db")
         self.throttle = Throttle()
         self.index = ClipIndex(Path(m.state_dir) / "index.db", self.nas)
         self.table = PeerTable(MASTER_NAME)
@@ -85,6 +87,7 @@ class Master:
         for thread in self._threads:
             thread.join(timeout=10)
         self.index.close()
+        self.shares.close()
         self.accounts.close()
 
 

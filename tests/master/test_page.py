@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import ssl
 import subprocess
 import sys
@@ -202,6 +203,52 @@ def test_an_exported_incident_checks_out_and_replays_offline(demo, browser, tmp_
     assert len(playing) == 2, states
     assert max(abs(s["at"] - s["want"]) for s in playing) < SYNC, states
     browser.execute_script("window.smartcamPlay(false);")
+
+
+def test_a_share_link_works_in_a_fresh_browser_until_revoked_or_expired(demo, browser,
+                                                                        tmp_path):
+    _, directory = demo
+    browser.get(f"{MASTER}/")
+    href = wait_for(lambda: next((a.get_attribute("href") for a in browser.find_elements(
+        "css selector", "#timeline a") if "plaza" in a.text and "yard" in a.text), None),
+        timeout=90, what="an incident of both cameras")
+    incident = href.rsplit("/", 1)[1]
+    insecure = ssl.create_default_context()
+    insecure.check_hostname, insecure.verify_mode = False, ssl.CERT_NONE
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in browser.get_cookies())
+
+    def call(method, path, body=None):
+        with urllib.request.urlopen(urllib.request.Request(
+                f"{MASTER}/api/me", headers={"Cookie": cookie}), context=insecure) as me:
+            csrf = json.load(me)["csrf"]
+        request = urllib.request.Request(
+            f"{MASTER}{path}", method=method, data=json.dumps(body).encode() if body else None,
+            headers={"Cookie": cookie, "X-CSRF-Token": csrf, "Content-Type": "application/json",
+                     "Origin": MASTER})
+        with urllib.request.urlopen(request, context=insecure, timeout=10) as answer:
+            return json.load(answer)
+
+    first = call("POST", f"/api/incidents/{incident}/shares", {"seconds": 3600})
+    second = call("POST", f"/api/incidents/{incident}/shares", {"seconds": 3600})
+    stranger = start_browser(tmp_path / "stranger", "--ignore-certificate-errors")
+    try:
+        stranger.get(MASTER + first["link"])
+        wait_for(lambda: len(stranger.find_elements("css selector", "video")) == 2,
+                 what="the shared incident's two videos in a browser with no session")
+        assert not stranger.get_cookies()  # no session was needed, none was made
+        call("DELETE", f"/api/shares/{first['share']['id']}")
+        stranger.get(MASTER + first["link"])
+        wait_for(lambda: "revoked" in stranger.find_element("id", "error").text,
+                 what="the revoked link refused")
+        assert not stranger.find_elements("css selector", "video")
+        with sqlite3.connect(directory / "master" / "state" / "master.db") as db:
+            db.execute("UPDATE shares SET expires = ? WHERE id = ?",  # as if days had passed
+                       (time.time() - 1, second["share"]["id"]))
+        stranger.get(MASTER + second["link"])
+        wait_for(lambda: "expired" in stranger.find_element("id", "error").text,
+                 what="the expired link refused")
+    finally:
+        stranger.quit()
 
 
 def test_http_is_redirected_and_tls_headers_are_sent(demo):

@@ -327,3 +327,60 @@ def test_an_export_holds_every_clip_its_sums_and_says_which_was_changed(master, 
     (day / f"{clips[1]['stem']}.mp4").unlink()
     status, data = b.json("GET", "/api/incidents/aaaaaaaa0001/export.zip")
     assert status == 409 and "cannot be read" in data["error"]
+
+
+def test_a_share_link_shows_one_incident_until_revoked_or_expired(master, app, monkeypatch):
+    b = Browser(app)
+    b.login("alice")
+    status, data = b.json("POST", "/api/incidents/aaaaaaaa0001/shares", {"seconds": 3600})
+    assert status == 201 and data["link"].startswith("/s/")
+    link = data["link"]
+    stranger = Browser(app, address="203.0.113.9")  # no account, no session
+    assert stranger.request("GET", link).status == 200
+    status, shown = stranger.json("GET", link + "/incident.json")
+    assert status == 200 and [c["camera"] for c in shown["clips"]] == ["cam-a", "cam-b"]
+    video = shown["clips"][0]["video"]
+    assert video.startswith(link + "/media/")
+    assert stranger.request("GET", video).status == 200
+    # nothing else: another incident's clip through this link, or the rest of the system
+    other = master.index.incident("aaaaaaaa0002", None)[0]["stem"]
+    assert stranger.request("GET", f"{link}/media/{other}.mp4").status == 404
+    assert stranger.request("GET", f"/media/{other}.mp4").status == 401
+    assert stranger.json("GET", "/api/incidents")[0] == 401
+    assert stranger.request("GET", link[:-3] + "abc/incident.json").status == 404  # forged
+    share_id = data["share"]["id"]
+    assert any(e["action"] == "share view" for e in master.accounts.audit_log())
+    # revoked
+    assert b.json("DELETE", f"/api/shares/{share_id}")[0] == 200
+    status, gone = stranger.json("GET", link + "/incident.json")
+    assert status == 410 and "revoked" in gone["error"]
+    assert stranger.request("GET", video).status == 410
+    # expired
+    _, data = b.json("POST", "/api/incidents/aaaaaaaa0001/shares", {"seconds": 60})
+    later = time.time() + 61
+    monkeypatch.setattr(time, "time", lambda: later)
+    status, gone = stranger.json("GET", data["link"] + "/incident.json")
+    assert status == 410 and "expired" in gone["error"]
+    # a ceiling on how long a link may live
+    assert b.json("POST", "/api/incidents/aaaaaaaa0001/shares",
+                  {"seconds": 365 * 86400})[0] == 400
+
+
+def test_a_share_link_with_a_pin_and_a_viewers_share(master, app):
+    b = Browser(app)
+    b.login("viola")  # sees cam-b alone: her link shows cam-b alone
+    status, data = b.json("POST", "/api/incidents/aaaaaaaa0001/shares",
+                          {"seconds": 600, "pin": "4711"})
+    link = data["link"]
+    stranger = Browser(app, address="203.0.113.10")
+    status, err = stranger.json("GET", link + "/incident.json")
+    assert status == 401 and "PIN" in err["error"]
+    assert stranger.json("POST", link + "/pin", {"pin": "1234"})[0] == 403
+    r = stranger.request("POST", link + "/pin", {"pin": "4711"})
+    assert r.status == 200 and f"Path={link}" in r.headers["Set-Cookie"]
+    pin_cookie = r.headers["Set-Cookie"].split(";")[0]
+    r = stranger.request("GET", link + "/incident.json", headers={"Cookie": pin_cookie})
+    assert r.status == 200
+    assert [c["camera"] for c in json.loads(r.body)["clips"]] == ["cam-b"]
+    # viola may not revoke alice's links, nor alice see hers unless admin
+    assert b.json("GET", "/api/shares")[1]["shares"][0]["pin"] is True

@@ -13,6 +13,18 @@ async function sessions() {
   }));
 }
 
+async function shares() {
+  const data = await api("GET", "/api/shares");
+  $("share-list").replaceChildren(...data.shares.map((s) => {
+    const state = s.revoked ? "revoked" : s.expires < Date.now() / 1000 ? "expired" : `until ${when(s.expires)}`;
+    const revoke = el("button", { type: "button", class: "link", text: "Revoke" });
+    revoke.addEventListener("click", () => api("DELETE", `/api/shares/${s.id}`).then(shares).catch(show));
+    return el("li", {}, el("a", { href: `/incident/${s.incident}`, text: `incident ${s.incident}` }),
+      ` by ${s.creator} · ${state} · ${s.views} view(s)${s.pin ? " · PIN" : ""} `,
+      s.revoked ? null : revoke);
+  }));
+}
+
 async function users() {
   const data = await api("GET", "/api/users");
   $("user-list").replaceChildren(...data.users.map((u) => {
@@ -69,5 +81,6 @@ $("totp-off").addEventListener("click", () => {
 me().then((user) => {
   totpState(user);
   sessions().catch(show);
+  shares().catch(show);
   if (user.role === "admin") { $("admin").hidden = false; users().catch(show); }
 });
