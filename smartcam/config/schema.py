@@ -447,6 +447,34 @@ class Master(Section):
     idle_timeout: float = setting(
         12 * 3600.0, "Seconds a login lasts unused.", v.number(60, 90 * 86400, SECONDS)
     )
+    webhook: str | None = setting(
+        None,
+        "Notifications as JSON POSTs to this URL (signed with webhook_secret); empty: none.",
+        v.optional(v.pattern(r"https?://[^\s]{1,500}", "http:// or https:// and the rest")),
+    )
+    webhook_secret: str = setting(
+        "", "Key of the X-Smartcam-Signature header (HMAC-SHA256 of the body).", v.text(),
+        secret=True,
+    )
+    smtp: v.HostPort | None = setting(
+        None,
+        "Mail server for notifications (STARTTLS when it offers it; port 587 unless given); "
+        "empty: no mail.",
+        v.optional(v.address(port_required=False)),
+    )
+    smtp_user: str = setting("", "Login at the mail server; empty: none.", v.text())
+    smtp_password: str = setting("", "Password at the mail server.", v.text(), secret=True)
+    mail_from: str = setting("smartcam@localhost", "Sender of notification mail.",
+                             v.pattern(r"[^\s@,]+@[^\s@,]+", "an address like a@b"))
+    mail_to: str = setting(
+        "", "Recipients of notification mail, separated by commas.",
+        v.pattern(r"([^\s@,]+@[^\s@,]+)?(\s*,\s*[^\s@,]+@[^\s@,]+)*",
+                  "addresses like a@b, separated by commas"),
+    )
+    notify_limit: int = setting(
+        10, "At most this many notifications an hour; the rest are counted in the next one.",
+        v.integer(1, 1000),
+    )
     session_lifetime: float = setting(
         30 * 86400.0,
         "Seconds a login lasts at most, however much it is used.",

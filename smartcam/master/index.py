@@ -23,6 +23,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -117,6 +118,7 @@ class ClipIndex:
                  reconcile_every: float = RECONCILE_EVERY):
         self.path, self.nas = path, nas
         self.every, self.reconcile_every = every, reconcile_every
+        self.on_new: Callable[[list[dict[str, Any]]], None] | None = None  # the notifier
         self._lock = threading.Lock()
         self._db = self._open()
         self.alive = time.monotonic()
@@ -272,6 +274,8 @@ class ClipIndex:
                 db.executemany("INSERT OR IGNORE INTO clip_incidents VALUES (?, ?)",
                                ((r["stem"], i) for i in r["incidents"]))
             db.execute("INSERT OR REPLACE INTO folders VALUES (?, ?)", (key, mtime))
+        if rows and self.on_new is not None:
+            self.on_new(rows)
         return len(rows)
 
     def _read(self, folder: Path, camera: str, day: str, stem: str) -> dict[str, Any] | None:

@@ -52,6 +52,8 @@ REPLAY = obj({"incident": TEXT, "start": NUMBER, "end": NUMBER, "origin": TEXT,
               "cameras": NAMES, "clips": {"type": "array", "items": ref("Clip")},
               "warnings": NAMES}, ("incident", "clips", "warnings"))
 OK = obj({"ok": FLAG}, ("ok",))
+ARMING = obj({"group": TEXT, "mode": TEXT, "armed": FLAG, "schedule": {"type": "array"},
+              "changed": nullable(NUMBER), "by": nullable(TEXT)}, ("group", "mode", "armed"))
 SHARE = obj({"id": TEXT, "incident": TEXT, "creator": TEXT, "created": NUMBER,
              "expires": NUMBER, "revoked": FLAG, "pin": FLAG, "views": INTEGER},
             ("id", "incident", "expires", "revoked"))
@@ -153,6 +155,15 @@ def document(version: str) -> dict[str, Any]:
             "/api/cameras/{name}/picture.jpg": {"get": _binary(
                 "The camera's newest picture (shared by all viewers)", "image/jpeg",
                 [camera])},
+            "/api/arming": {"get": _op("Each group's arming", obj(
+                {"groups": {"type": "array", "items": ref("Arming")}}))},
+            "/api/arming/{group}": {"put": _op(
+                "Arm, disarm, or follow a weekly schedule (admin); disarmed groups record but "
+                "tell nobody", ref("Arming"), params=[_path("group")],
+                request=obj({"mode": {"type": "string", "enum": ["armed", "disarmed",
+                                                                 "schedule"]},
+                             "schedule": {"type": "array", "items": {"type": "object"}}},
+                            ("mode",)))},
             "/api/incidents": {"get": _op("Incidents, newest first", obj(
                 {"incidents": {"type": "array", "items": ref("Incident")}}), params=[
                 _query("camera", {"type": "string", "pattern": f"^{NAME.pattern}$"}),
@@ -192,6 +203,6 @@ def document(version: str) -> dict[str, Any]:
         "components": {"schemas": {
             "Error": obj({"error": TEXT}, ("error",)), "Ok": OK, "User": USER,
             "LoggedIn": LOGGED_IN, "Camera": CAMERA, "Incident": INCIDENT, "Clip": CLIP,
-            "Replay": REPLAY, "Share": SHARE,
+            "Replay": REPLAY, "Share": SHARE, "Arming": ARMING,
         }},
     }

@@ -27,8 +27,10 @@ from smartcam.files import write_atomic
 from smartcam.httpjson import MAX_BODY
 from smartcam.master import nginx, passwords
 from smartcam.master.accounts import Accounts
+from smartcam.master.arming import Arming
 from smartcam.master.fleet import Discovery, Fleet
 from smartcam.master.index import ClipIndex
+from smartcam.master.notify import Notifications
 from smartcam.master.shares import Shares
 from smartcam.master.throttle import Throttle
 from smartcam.master.web import make_app
@@ -48,14 +50,35 @@ class Master:
         self.accounts = Accounts(Path(m.state_dir) / "master.db", m.idle_timeout,
                                  m.session_lifetime)
         self.shares = Shares(Path(m.state_dir) / "master.db")
+        self.arming = Arming(Path(m.state_dir) / "master.db", cfg.system.timezone)
+        self.notifications = Notifications(
+            cfg, Path(m.state_dir) / "master.db", lambda group: self.arming.state(group)["armed"],
+            self.accounts.audit, self.url)
         self.throttle = Throttle()
         self.index = ClipIndex(Path(m.state_dir) / "index.db", self.nas)
+        self.index.on_new = lambda rows: self.notifications.clips(rows, self.thumbnail)
         self.table = PeerTable(MASTER_NAME)
         self.fleet = Fleet(self.table)
         self.discovery = Discovery(self.table, self.nas, cfg.peers.static,
                                    tuple(cfg.peers.interfaces), mdns=mdns)
         self.stop = threading.Event()
         self._threads: list[threading.Thread] = []
+
+    @property
+    def url(self) -> str:
+        """Where people open the master (links in notifications and the setup link)."""
+        return (self.cfg.master.url or f"https://{socket.getfqdn()}").rstrip("/")
+
+    def thumbnail(self, row: dict[str, Any]) -> Path:
+        return self.nas.path / row["camera"] / row["day"] / f"{row['stem']}.jpg"
+
+    def watch(self) -> None:
+        """Tell the notifications each camera's online and silent, from the last looks."""
+        silent = self.index.cameras()
+        self.notifications.cameras({
+            name: {"online": status.online,
+                   "silent": status.online and silent.get(name, {}).get("silent", False)}
+            for name, status in list(self.fleet.status.items())})
 
     def first_admin(self) -> str | None:
         """Make sure someone can log in: the configured admin, or a setup link (returned)."""
@@ -68,15 +91,14 @@ class Master:
             self.accounts.add_hashed(m.username, m.password_hash, "admin")
             log.info("created the admin %r from [master] password_hash", m.username)
             return None
-        base = m.url or f"https://{socket.getfqdn()}"
-        link = f"{base.rstrip('/')}/setup#{self.accounts.new_setup_token()}"
+        link = f"{self.url}/setup#{self.accounts.new_setup_token()}"
         write_atomic(link_file, (link + "\n").encode(), 0o600)
         log.warning("no user yet: open this one-time link to create the first admin: %s", link)
         return link
 
     def start(self) -> None:
         for name, worker in (("discovery", self.discovery), ("fleet", self.fleet),
-                             ("index", self.index)):
+                             ("index", self.index), ("notifications", self.notifications)):
             thread = threading.Thread(target=worker.run, args=(self.stop,), name=name,
                                       daemon=True)
             thread.start()
@@ -87,6 +109,8 @@ class Master:
         for thread in self._threads:
             thread.join(timeout=10)
         self.index.close()
+        self.notifications.close()
+        self.arming.close()
         self.shares.close()
         self.accounts.close()
 
@@ -113,6 +137,7 @@ def serve(master: Master, notifier: Notifier | None = None) -> None:
     try:
         while not master.stop.wait(5.0):
             master.accounts.expire()
+            master.watch()
             notifier.watchdog()
     finally:
         notifier.stopping()

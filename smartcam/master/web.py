@@ -334,6 +334,27 @@ def make_app(master: Any) -> Bottle:
         response.set_header("X-Accel-Buffering", "no")
         return _relay(fleet, camera)
 
+    # -- arming -----------------------------------------------------------------------------
+
+    @app.get("/api/arming")
+    @guarded()
+    def arming(session: Session) -> dict[str, Any]:
+        groups = {t["group"] for t in fleet.overview(session.user.may_see) if t["group"]}
+        return {"groups": [master.arming.state(g) for g in sorted(groups)]}
+
+    @app.put("/api/arming/<group>")
+    @guarded(admin=True)
+    def arm(session: Session, group: str) -> dict[str, Any]:
+        if not NAME.fullmatch(group):
+            fail(404, "no such group")
+        body = json_body(required=True)
+        state = master.arming.set(group, str(body.get("mode", "")), body.get("schedule"),
+                                  session.user.name)
+        accounts.audit(session.user.name, client_address(), "arming",
+                       f"group {group}: {state['mode']}"
+                       + (f" {json.dumps(state['schedule'])}" if state["schedule"] else ""))
+        return state
+
     # -- incidents and clips ----------------------------------------------------------------
 
     @app.get("/api/incidents")

@@ -161,6 +161,14 @@ SECTIONS = {
             "password_hash": st.none() | st.just(
                 "scrypt$15$8$3$0Z5EHfayQgAraSy/lc7DAw==$6u2f69LUS9Dwuo3bbyAl9jRZpmBiKX5uLwMd5zWCMnY="),
             "idle_timeout": st.sampled_from([60.0, 43200.0]),
+            "webhook": st.none() | st.just("https://hooks.example/smartcam?x=1"),
+            "webhook_secret": words,
+            "smtp": st.none() | loose_address,
+            "smtp_user": words,
+            "smtp_password": words,
+            "mail_from": st.just("cams@example.org"),
+            "mail_to": st.sampled_from(["", "a@b.c", "a@b.c, d@e.f"]),
+            "notify_limit": st.integers(1, 1000),
             "session_lifetime": st.sampled_from([300.0, 2592000.0]),
         }
     ),

@@ -100,6 +100,8 @@ def test_setup_then_login_and_the_grid_shows_every_camera_live(demo, browser):
     names = {t.get_attribute("data-camera")
              for t in browser.find_elements("css selector", ".tile")}
     assert names == {"yard", "plaza"}
+    wait_for(lambda: "group demo: armed" in browser.find_element("id", "arming").text,
+             what="the demo group's arming")
     for info in browser.find_elements("css selector", ".tile .info"):
         assert "null" not in info.text and "undefined" not in info.text, info.text
     first = tiles[0].get_attribute("src")

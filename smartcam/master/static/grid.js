@@ -4,6 +4,8 @@ import { $, api, el, me, ago, when } from "./common.js";
 
 const PICTURE_EVERY = 2000;
 const tiles = new Map();
+const armed = new Map();  // group -> its arming state
+let admin = false;
 let oldest = null;
 
 function badge(text, kind) {
@@ -26,6 +28,8 @@ function tile(cam) {
   }
   const badges = [
     cam.online ? badge("online", "ok") : badge("offline", "bad"),
+    armed.has(cam.group) ? badge(armed.get(cam.group).armed ? "armed" : "disarmed",
+      armed.get(cam.group).armed ? "ok" : "warn") : null,
     cam.recording ? badge("recording", "rec") : null,
     cam.silent ? badge("silent: no clip for long", "bad") : null,
     cam.clock_warning ? badge(`clock ${cam.clock_offset > 0 ? "+" : ""}${cam.clock_offset.toFixed(1)} s`, "warn") : null,
@@ -79,6 +83,27 @@ async function refreshFleet() {
   }
 }
 
+// Per group: armed or not (disarmed silences notifications; the cameras record all the same),
+// and for an admin the choice of armed, disarmed or the group's weekly schedule.
+async function refreshArming() {
+  const data = await api("GET", "/api/arming");
+  $("arming").replaceChildren(...data.groups.map((g) => {
+    armed.set(g.group, g);
+    const label = el("span", {}, `group ${g.group}: `,
+      badge(g.armed ? "armed" : "disarmed", g.armed ? "ok" : "warn"),
+      g.mode === "schedule" ? " (on its schedule)" : "");
+    if (!admin) return label;
+    const choose = el("select", { "aria-label": `arming of group ${g.group}` },
+      ...["armed", "disarmed"].concat(g.schedule.length ? ["schedule"] : [])
+        .map((m) => el("option", { value: m, text: m })));
+    choose.value = g.mode;
+    choose.addEventListener("change", () => api("PUT", `/api/arming/${encodeURIComponent(g.group)}`,
+      { mode: choose.value, schedule: g.schedule }).then(refreshArming)
+      .catch((err) => { $("fleet-error").textContent = err.message; }));
+    return el("label", {}, label, choose);
+  }));
+}
+
 function openLive(name, title) {
   $("live-title").textContent = `${title} – live`;
   $("live-img").src = `/api/cameras/${encodeURIComponent(name)}/live.mjpg`;
@@ -114,7 +139,10 @@ document.addEventListener("visibilitychange", () => {
   if (!document.hidden) for (const [name, t] of tiles) refreshPicture(name, t);
 });
 
-me().then(() => {
+me().then((user) => {
+  admin = user.role === "admin";
+  refreshArming().catch(() => {});
+  setInterval(() => refreshArming().catch(() => {}), 30000);
   refreshFleet();
   loadIncidents(false);
   setInterval(refreshFleet, 5000);
