@@ -5,6 +5,11 @@ Wire format (contract, DESIGN.md): `POST /api/v1/trigger` with the JSON body
 `X-Smartcam-Signature: sha256=<hex>`, an HMAC-SHA256 of the exact body bytes keyed with the
 group secret. `until` and `sent_at` are unix times (wall clock, seconds). coop.receiver checks
 what arrives; coop.sender sends ours; the master signs "record this group" the same way.
+
+The master's other writes to a host (a camera's settings) are signed the same way: a JSON body
+with `sent_at` and `nonce` beside what it asks (`signed_request`), checked by `check_signed`
+(the signature, the clock within SKEW, and the nonce never seen before), so a host can tell the
+master's requests from a page on the LAN and refuse forged, stale or replayed ones.
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ import hmac
 import json
 import math
 from dataclasses import asdict, dataclass
+from typing import Any
 
-from smartcam.clips.names import EVENT_ID, NAME
+from smartcam.clips.names import EVENT_ID, NAME, new_id
 from smartcam.errors import SmartcamError
 
 HEADER = "X-Smartcam-Signature"
@@ -69,6 +75,38 @@ class TriggerMessage:
                 raise Rejected(400, f"{key} must be finite")
         return cls(data["incident"], data["origin"], data["group"], float(data["until"]),
                    float(data["sent_at"]), data["nonce"])
+
+
+def signed_request(payload: dict[str, Any], secret: str, now: float) -> tuple[bytes,
+                                                                             dict[str, str]]:
+    """(body, headers) of a signed request carrying `payload`."""
+    body = json.dumps({**payload, "sent_at": now, "nonce": new_id()},
+                      separators=(",", ":"), sort_keys=True).encode()
+    return body, {"Content-Type": "application/json", HEADER: sign(body, secret)}
+
+
+def check_signed(body: bytes, header: str | None, secret: str, remember: Any,
+                 now: float) -> dict[str, Any]:
+    """The payload of a signed request; Rejected(401 forged, 403 stale, 409 replayed).
+    `remember(nonce, now)` raises Rejected(409) for a nonce seen before."""
+    if len(secret) < 16:
+        raise Rejected(403, "this camera has no [peers] secret, so it takes no signed requests")
+    if len(body) > MAX_BODY * 16:
+        raise Rejected(413, "the body is too large")
+    if not signature_ok(body, header, secret):
+        raise Rejected(401, f"missing or bad {HEADER} (another secret, or a forgery)")
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise Rejected(400, f"the body is not JSON: {err}") from err
+    sent_at = data.get("sent_at") if isinstance(data, dict) else None
+    if isinstance(sent_at, bool) or not isinstance(sent_at, int | float) \
+            or not math.isfinite(sent_at) or not EVENT_ID.fullmatch(str(data.get("nonce"))):
+        raise Rejected(400, "a signed request carries sent_at (unix seconds) and a nonce")
+    if abs(now - sent_at) > SKEW:
+        raise Rejected(403, f"sent_at is {now - sent_at:+.1f} s off our clock (stale?)")
+    remember(data["nonce"], now)
+    return data
 
 
 class Rejected(SmartcamError):

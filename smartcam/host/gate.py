@@ -6,8 +6,8 @@
 - A write (POST, PUT, DELETE, PATCH) from a browser must come from the camera's own page: an
   `Origin` of another site, or `Sec-Fetch-Site: cross-site`, gets 403. Clients that are not
   browsers send no Origin (peers, the master, curl) and are not affected.
-- With `[web] password` set, everything but GET /api/v1/health and a peer's signed trigger asks
-  for it (HTTP Basic, any user name); a wrong one gets 401.
+- With `[web] password` set, everything but GET /api/v1/health and signed requests (a peer's
+  trigger, the master's settings) asks for it (HTTP Basic, any user name); a wrong one gets 401.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ import ifaddr
 from smartcam.config import Config
 
 WRITES = {"POST", "PUT", "DELETE", "PATCH"}
-OPEN_PATHS = {"/api/v1/health", "/api/v1/trigger"}  # the fleet's health gate; signed triggers
+# the fleet's health gate; signed triggers and the master's signed settings
+OPEN_PATHS = {"/api/v1/health", "/api/v1/trigger", "/api/v1/signed/settings"}
 ADDRESSES_SECONDS = 10.0  # our addresses are looked up again after this (DHCP may move them)
 ADDRESSES_RETRY = 1.0  # ... or after this, when a request names an address we do not know
 Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]

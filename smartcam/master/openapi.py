@@ -73,7 +73,9 @@ def _op(summary: str, answer: dict[str, Any] | None = None, status: str = "200",
         also: tuple[str, ...] = ()) -> dict[str, Any]:
     out: dict[str, Any] = {"summary": summary, "responses": {
         status: body(answer or ref("Ok"), summary), **ERRORS,
-        **{code: error({"410": "Revoked or expired."}.get(
+        **{code: error({"410": "Revoked or expired.",
+                        "409": "Not possible now (no group secret, a file gone).",
+                        "502": "The camera did not answer."}.get(
             code, "Too many attempts; wait Retry-After seconds.")) for code in also}}}
     if request is not None:
         out["requestBody"] = {"required": True, "content": {JSON: {"schema": request}}}
@@ -164,6 +166,16 @@ def document(version: str) -> dict[str, Any]:
                                                                  "schedule"]},
                              "schedule": {"type": "array", "items": {"type": "object"}}},
                             ("mode",)))},
+            "/api/groups/{group}/record": {"post": _op(
+                "Make every camera of the group record now (admin; signed with the group "
+                "secret)", obj({"group": TEXT, "cameras": {"type": "object"}}),
+                request=obj({"seconds": NUMBER}), params=[_path("group")],
+                also=("409",))},
+            "/api/cameras/{name}/settings": {"put": _op(
+                "Change a camera's [motion] through its host (admin; signed with the group "
+                "secret); the host's own answer", {"type": "object"},
+                request=obj({"motion": {"type": "object"}}, ("motion",)),
+                params=[camera], also=("409", "502"))},
             "/api/incidents": {"get": _op("Incidents, newest first", obj(
                 {"incidents": {"type": "array", "items": ref("Incident")}}), params=[
                 _query("camera", {"type": "string", "pattern": f"^{NAME.pattern}$"}),

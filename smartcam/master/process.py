@@ -27,6 +27,7 @@ from smartcam.files import write_atomic
 from smartcam.httpjson import MAX_BODY
 from smartcam.master import nginx, passwords
 from smartcam.master.accounts import Accounts
+from smartcam.master.actions import Actions
 from smartcam.master.arming import Arming
 from smartcam.master.fleet import Discovery, Fleet
 from smartcam.master.index import ClipIndex
@@ -59,6 +60,7 @@ class Master:
         self.index.on_new = lambda rows: self.notifications.clips(rows, self.thumbnail)
         self.table = PeerTable(MASTER_NAME)
         self.fleet = Fleet(self.table)
+        self.actions = Actions(self.fleet, cfg.peers.secret)
         self.discovery = Discovery(self.table, self.nas, cfg.peers.static,
                                    tuple(cfg.peers.interfaces), mdns=mdns)
         self.stop = threading.Event()

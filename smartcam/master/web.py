@@ -355,6 +355,34 @@ def make_app(master: Any) -> Bottle:
                        + (f" {json.dumps(state['schedule'])}" if state["schedule"] else ""))
         return state
 
+    # -- acting on cameras (signed with the group secret, so hosts know it is the master) ---
+
+    @app.post("/api/groups/<group>/record")
+    @guarded(admin=True)
+    def record_group(session: Session, group: str) -> dict[str, Any]:
+        seconds = json_body(required=False).get("seconds", 30)
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) \
+                or not 1 <= seconds <= 600:
+            fail(400, "seconds: how long to record, 1 to 600")
+        answers = master.actions.record_group(group, float(seconds))
+        accounts.audit(session.user.name, client_address(), "record group",
+                       f"{group} for {seconds} s: {answers}")
+        return {"group": group, "cameras": answers}
+
+    @app.put("/api/cameras/<name>/settings")
+    @guarded(admin=True)
+    def camera_settings(session: Session, name: str) -> HTTPResponse:
+        peer = fleet.peer(name)
+        if peer is None:
+            fail(404, "no such camera")
+        body = json_body(required=True)
+        if set(body) - {"motion"} or not isinstance(body.get("motion"), dict):
+            fail(400, "the master changes [motion] only: {\"motion\": {key: value}}")
+        status, answer = master.actions.settings(peer, body, session.user.name)
+        accounts.audit(session.user.name, client_address(), "camera settings",
+                       f"{name}: {json.dumps(body['motion'])} -> {status}", ok=status < 300)
+        return reply(answer, status if status < 500 else 502)
+
     # -- incidents and clips ----------------------------------------------------------------
 
     @app.get("/api/incidents")

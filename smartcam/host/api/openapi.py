@@ -234,6 +234,24 @@ def document(version: str, editable: Mapping[str, tuple[str, ...]]) -> dict[str,
                     },
                 },
             },
+            "/signed/settings": {"put": {
+                "summary": "The master's settings change: `{changes, sent_at, nonce, by}` "
+                "signed with the group secret in X-Smartcam-Signature (HMAC-SHA256 of the "
+                "body); open without [web] password, refused when forged, stale or replayed.",
+                "requestBody": {"required": True, "content": {JSON: {"schema": obj({
+                    "changes": settings_change(editable), "sent_at": NUMBER, "nonce": TEXT,
+                    "by": TEXT}, ("changes", "sent_at", "nonce"))}}},
+                "responses": {
+                    "200": body({"type": "object"}, "Saved, as PUT /settings answers."),
+                    "400": BAD_REQUEST,
+                    "401": error("No signature, or another key's."),
+                    "403": error("sent_at too far from our clock, or no group secret here."),
+                    "409": error("Replayed (its nonce was used), or smartcam.conf cannot be "
+                                 "written."),
+                    "413": error("The body is too large."),
+                    "429": error("Too many nonces to remember; later."),
+                },
+            }},
             "/openapi.json": {"get": {
                 "summary": "This document.",
                 "responses": {"200": body({"type": "object"}, "OpenAPI 3.0")},

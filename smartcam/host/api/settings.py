@@ -4,15 +4,18 @@ effect at once."""
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from typing import Any
 
-from bottle import Bottle
+from bottle import Bottle, request
 
 from smartcam.config import SETTINGS
 from smartcam.config.edit import set_values
+from smartcam.coop.wire import HEADER, Rejected, check_signed
 from smartcam.errors import CameraUnavailable, ConfigError
-from smartcam.host.api.base import fail, json_body
+from smartcam.host.api.base import MAX_BODY, fail, json_body
 from smartcam.host.api.schemas import value_kind
 
 # What the page may change, per section; [motion] goes live, the rest needs a camera restart.
@@ -21,6 +24,7 @@ EDITABLE = {
     "camera": ("pre_record", "post_record", "max_clip", "resolution", "fps", "bitrate", "live_fps"),
 }
 LIVE_SECTIONS = ("motion",)
+log = logging.getLogger(__name__)
 
 
 def add_settings_routes(api: Bottle, host: Any) -> None:
@@ -32,7 +36,26 @@ def add_settings_routes(api: Bottle, host: Any) -> None:
 
     @api.put("/settings")
     def put_settings() -> dict[str, Any]:
-        changes = settings_changes(json_body(required=True))
+        return apply(settings_changes(json_body(required=True)))
+
+    @api.put("/signed/settings")
+    def put_signed_settings() -> dict[str, Any]:
+        """The master's change, signed with the group secret: refused when forged, stale or
+        replayed (and open without [web] password: the signature is the proof)."""
+        body = request.body.read(MAX_BODY + 1)
+        receiver = host.cooperation.receiver
+        try:
+            data = check_signed(body, request.get_header(HEADER), host.cfg.peers.secret,
+                                receiver.nonces.add, time.time())
+        except Rejected as err:
+            log.warning("signed settings refused (%d): %s", err.status, err)
+            fail(err.status, str(err))
+        if not isinstance(data.get("changes"), dict):
+            fail(400, "a signed settings request carries changes: {section: {key: value}}")
+        log.info("settings from %s: %s", data.get("by", "the master"), data["changes"])
+        return apply(settings_changes(data["changes"]))
+
+    def apply(changes: dict[str, dict[str, Any]]) -> dict[str, Any]:
         with settings_lock:
             cfg = host.cfg
             try:

@@ -100,7 +100,12 @@ async function refreshArming() {
     choose.addEventListener("change", () => api("PUT", `/api/arming/${encodeURIComponent(g.group)}`,
       { mode: choose.value, schedule: g.schedule }).then(refreshArming)
       .catch((err) => { $("fleet-error").textContent = err.message; }));
-    return el("label", {}, label, choose);
+    const record = el("button", { type: "button", text: "Record this group now" });
+    record.addEventListener("click", () => api("POST", `/api/groups/${encodeURIComponent(g.group)}/record`,
+      { seconds: 30 }).then((done) => {
+      $("fleet-error").textContent = Object.entries(done.cameras).map(([c, a]) => `${c}: ${a}`).join(", ");
+    }).catch((err) => { $("fleet-error").textContent = err.message; }));
+    return el("span", {}, el("label", {}, label, choose), " ", record);
   }));
 }
 
