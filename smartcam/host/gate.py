@@ -28,7 +28,8 @@ from smartcam.config import Config
 
 WRITES = {"POST", "PUT", "DELETE", "PATCH"}
 # the fleet's health gate; signed triggers and the master's signed settings
-OPEN_PATHS = {"/api/v1/health", "/api/v1/trigger", "/api/v1/signed/settings"}
+OPEN_PATHS = {"/api/v1/health", "/api/v1/trigger", "/api/v1/signed/settings",
+              "/api/v1/signed/arming"}
 ADDRESSES_SECONDS = 10.0  # our addresses are looked up again after this (DHCP may move them)
 ADDRESSES_RETRY = 1.0  # ... or after this, when a request names an address we do not know
 Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]

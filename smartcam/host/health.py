@@ -46,6 +46,7 @@ def health(host: Any) -> dict[str, Any]:
         "cpu_temperature": temperature,
         "retention": getattr(host.retention, "last", None),
         "config_error": host.config_error,
+        "arming": getattr(host, "arming", None),
     }
 
 

@@ -48,6 +48,7 @@ class Host:
     def __init__(self, cfg: Config, config_error: str | None = None, timing: Timing | None = None):
         self.cfg = cfg
         self.config_error = config_error  # shown as a banner until the file is fixed
+        self.arming: dict[str, Any] | None = None  # what the master last said (signed)
         self.version = __version__
         self.started = time.time()
         self.link = CameraLink(cfg.camera.control_socket)

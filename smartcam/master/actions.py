@@ -64,9 +64,30 @@ class Actions:
     def settings(self, peer: Peer, changes: dict[str, Any], by: str) -> tuple[int, Any]:
         """The host's status and answer to a signed settings change."""
         self._need_secret()
-        body, headers = signed_request({"changes": changes, "by": by}, self.secret,
-                                       time.time())
-        host, port, path = peer.url(peer.addresses[0], "signed/settings")
+        return self._put(peer, "signed/settings", {"changes": changes, "by": by})
+
+    def tell_arming(self, states: dict[str, dict[str, Any]]) -> dict[str, int]:
+        """Tell every camera its group's arming (shown on its page); per camera, the status.
+        Nothing without a group secret: the cameras would refuse it."""
+        if len(self.secret) < 16:
+            return {}
+        peers = [p for p in self.fleet.table.peers() if self.group_of(p) in states]
+
+        def tell(peer: Peer) -> int:
+            state = states[self.group_of(peer)]
+            try:
+                return self._put(peer, "signed/arming", {
+                    "armed": state["armed"], "group": state["group"], "mode": state["mode"],
+                    "by": "the master"})[0]
+            except SmartcamError:
+                return 0
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            return dict(zip((p.name for p in peers), pool.map(tell, peers), strict=True))
+
+    def _put(self, peer: Peer, what: str, payload: dict[str, Any]) -> tuple[int, Any]:
+        body, headers = signed_request(payload, self.secret, time.time())
+        host, port, path = peer.url(peer.addresses[0], what)
         conn = http.client.HTTPConnection(host, port, timeout=TIMEOUT)
         try:
             conn.request("PUT", path, body, headers)

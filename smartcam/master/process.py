@@ -15,6 +15,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from smartcam.storage.mount import Nas
 
 log = logging.getLogger("smartcam.master")
 MASTER_NAME = "@master"  # the peer table's own name: no camera can have it
+TELL_ARMING_EVERY = 300.0
 
 
 class Master:
@@ -61,6 +63,8 @@ class Master:
         self.table = PeerTable(MASTER_NAME)
         self.fleet = Fleet(self.table)
         self.actions = Actions(self.fleet, cfg.peers.secret)
+        self._told: dict[str, bool] = {}  # group -> the arming last told its cameras
+        self._told_at = -float("inf")
         self.discovery = Discovery(self.table, self.nas, cfg.peers.static,
                                    tuple(cfg.peers.interfaces), mdns=mdns)
         self.stop = threading.Event()
@@ -73,6 +77,21 @@ class Master:
 
     def thumbnail(self, row: dict[str, Any]) -> Path:
         return self.nas.path / row["camera"] / row["day"] / f"{row['stem']}.jpg"
+
+    def tell_arming(self, force: bool = False) -> None:
+        """Each group's arming to its cameras when it changed (a schedule's turn, a click) and
+        every TELL_ARMING_EVERY seconds (a camera restarted since)."""
+        groups = {self.actions.group_of(p) for p in self.table.peers()} - {""}
+        states = {g: self.arming.state(g) for g in groups}
+        now = time.monotonic()
+        changed = {g: s for g, s in states.items()
+                   if force or self._told.get(g) != s["armed"]
+                   or now - self._told_at > TELL_ARMING_EVERY}
+        if changed:
+            self.actions.tell_arming(changed)
+            self._told.update({g: s["armed"] for g, s in changed.items()})
+            if len(changed) == len(states):
+                self._told_at = now
 
     def watch(self) -> None:
         """Tell the notifications each camera's online and silent, from the last looks."""
@@ -140,6 +159,7 @@ def serve(master: Master, notifier: Notifier | None = None) -> None:
         while not master.stop.wait(5.0):
             master.accounts.expire()
             master.watch()
+            master.tell_arming()
             notifier.watchdog()
     finally:
         notifier.stopping()

@@ -14,6 +14,7 @@ import base64
 import functools
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -350,6 +351,7 @@ def make_app(master: Any) -> Bottle:
         body = json_body(required=True)
         state = master.arming.set(group, str(body.get("mode", "")), body.get("schedule"),
                                   session.user.name)
+        threading.Thread(target=master.tell_arming, args=(True,), daemon=True).start()
         accounts.audit(session.user.name, client_address(), "arming",
                        f"group {group}: {state['mode']}"
                        + (f" {json.dumps(state['schedule'])}" if state["schedule"] else ""))

@@ -81,3 +81,18 @@ def test_record_this_group_makes_its_cameras_record(camera, master):
              timeout=10, what="the camera recording")
     wrong = type(m.actions)(m.fleet, "another-secret-0123456789")
     assert wrong.record_group("test", 3) == {f"127.0.0.1:{camera.port}": "refused (401)"}
+
+
+def test_the_groups_arming_reaches_the_cameras_page(camera, master):
+    m, _ = master
+    m.arming.set("test", "disarmed", None, "alice")
+    m.tell_arming(force=True)
+    arming = camera.json("GET", "/api/v1/health")[1]["arming"]
+    assert arming["armed"] is False and arming["mode"] == "disarmed"
+    body, headers = signed_request({"armed": True, "group": "test"},
+                                   "another-secret-0123456789", time.time())
+    assert put(camera, "/api/v1/signed/arming", body, headers)[0] == 401
+    assert camera.json("GET", "/api/v1/health")[1]["arming"]["armed"] is False
+    m.arming.set("test", "armed", None, "alice")
+    m.tell_arming()  # a change: told without forcing
+    assert camera.json("GET", "/api/v1/health")[1]["arming"]["armed"] is True

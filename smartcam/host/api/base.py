@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 from bottle import HTTPResponse, request
 
 from smartcam.clips.library import BadQuery
+from smartcam.coop.wire import HEADER, Rejected, check_signed
 from smartcam.errors import CameraUnavailable, ControlError
 from smartcam.httpjson import (  # noqa: F401 - the API's modules import them from here
     MAX_BODY,
@@ -54,3 +56,14 @@ def boundary(callback: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def signed_payload(host: Any, what: str) -> dict[str, Any]:
+    """The payload of the master's signed request (coop.wire.check_signed), or a 4xx."""
+    body = request.body.read(MAX_BODY + 1)
+    # the header as the server read it (latin-1): bottle would decode it as UTF-8 and raise
+    signature = request.environ.get("HTTP_" + HEADER.upper().replace("-", "_"))
+    try:
+        return check_signed(body, signature, host.cfg.peers.secret,
+                            host.cooperation.receiver.nonces.add, time.time())
+    except Rejected as err:
+        log.warning("signed %s refused (%d): %s", what, err.status, err)
+        fail(err.status, str(err))

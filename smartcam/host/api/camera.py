@@ -10,7 +10,7 @@ from bottle import Bottle, HTTPResponse, request
 
 from smartcam.coop.wire import HEADER
 from smartcam.errors import CameraUnavailable
-from smartcam.host.api.base import MAX_BODY, fail, json_body, reply
+from smartcam.host.api.base import MAX_BODY, fail, json_body, reply, signed_payload
 from smartcam.host.health import health
 
 RECORD_SECONDS = (1.0, 600.0)
@@ -62,6 +62,17 @@ def add_camera_routes(api: Bottle, host: Any) -> None:
         status, answer = coop.receiver.handle_trigger(
             request.body.read(MAX_BODY + 1), {HEADER: signature} if signature else {}, remote)
         return reply(answer, status)
+
+    @api.put("/signed/arming")
+    def put_arming() -> dict[str, Any]:
+        """The master says whether the group is armed (signed): shown on the page and in
+        health. Disarmed silences the master's notifications; this camera records the same."""
+        data = signed_payload(host, "arming")
+        if not isinstance(data.get("armed"), bool) or data.get("group") != host.cfg.camera.group:
+            fail(400, f"arming carries armed (true/false) and group ({host.cfg.camera.group})")
+        host.arming = {"armed": data["armed"], "mode": str(data.get("mode", ""))[:16],
+                       "by": str(data.get("by", "the master"))[:64], "at": time.time()}
+        return host.arming
 
     @api.get("/peers")
     def get_peers() -> dict[str, Any]:

@@ -252,6 +252,25 @@ def document(version: str, editable: Mapping[str, tuple[str, ...]]) -> dict[str,
                     "429": error("Too many nonces to remember; later."),
                 },
             }},
+            "/signed/arming": {"put": {
+                "summary": "The master says whether this camera's group is armed: `{armed, "
+                "group, mode, by, sent_at, nonce}` signed like /signed/settings. Shown on the "
+                "page and in health; the camera records the same either way.",
+                "requestBody": {"required": True, "content": {JSON: {"schema": obj({
+                    "armed": FLAG, "group": TEXT, "mode": TEXT, "by": TEXT,
+                    "sent_at": NUMBER, "nonce": TEXT}, ("armed", "group", "sent_at",
+                                                        "nonce"))}}},
+                "responses": {
+                    "200": body(obj({"armed": FLAG, "mode": TEXT, "by": TEXT, "at": NUMBER}),
+                                "Taken."),
+                    "400": BAD_REQUEST,
+                    "401": error("No signature, or another key's."),
+                    "403": error("sent_at too far from our clock, or no group secret here."),
+                    "409": error("Replayed (its nonce was used)."),
+                    "413": error("The body is too large."),
+                    "429": error("Too many nonces to remember; later."),
+                },
+            }},
             "/openapi.json": {"get": {
                 "summary": "This document.",
                 "responses": {"200": body({"type": "object"}, "OpenAPI 3.0")},

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from typing import Any
 
-from bottle import Bottle, request
+from bottle import Bottle
 
 from smartcam.config import SETTINGS
 from smartcam.config.edit import set_values
-from smartcam.coop.wire import HEADER, Rejected, check_signed
 from smartcam.errors import CameraUnavailable, ConfigError
-from smartcam.host.api.base import MAX_BODY, fail, json_body
+from smartcam.host.api.base import fail, json_body, signed_payload
 from smartcam.host.api.schemas import value_kind
 
 # What the page may change, per section; [motion] goes live, the rest needs a camera restart.
@@ -42,14 +40,7 @@ def add_settings_routes(api: Bottle, host: Any) -> None:
     def put_signed_settings() -> dict[str, Any]:
         """The master's change, signed with the group secret: refused when forged, stale or
         replayed (and open without [web] password: the signature is the proof)."""
-        body = request.body.read(MAX_BODY + 1)
-        receiver = host.cooperation.receiver
-        try:
-            data = check_signed(body, request.get_header(HEADER), host.cfg.peers.secret,
-                                receiver.nonces.add, time.time())
-        except Rejected as err:
-            log.warning("signed settings refused (%d): %s", err.status, err)
-            fail(err.status, str(err))
+        data = signed_payload(host, "settings")
         if not isinstance(data.get("changes"), dict):
             fail(400, "a signed settings request carries changes: {section: {key: value}}")
         log.info("settings from %s: %s", data.get("by", "the master"), data["changes"])

@@ -72,6 +72,10 @@ export function renderHealth() {
     const text = `${h.cpu_temperature.toFixed(1)} °C`;
     fact(dl, "CPU", el("span", { class: hot ? "badtext" : "", text }));
   }
+  if (h.arming) {  // what the master said: disarmed silences its notifications, not recording
+    fact(dl, "Group", yesNo(h.arming.armed, "armed", "disarmed (no notifications; still recording)"),
+      el("div", { class: "muted small", text: `set by ${h.arming.by}, ${ago(new Date(h.arming.at * 1000).toISOString())}` }));
+  }
   fact(dl, "Host up", duration(h.uptime));
   fact(dl, "Version", h.version);
 }
