@@ -18,9 +18,7 @@ import json
 import re
 import secrets
 import sqlite3
-import threading
 import time
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +26,7 @@ from typing import Any
 from smartcam.clips.names import NAME
 from smartcam.errors import SmartcamError
 from smartcam.master import passwords, totp
-from smartcam.master.sqlite import connect, transaction
+from smartcam.master.sqlite import Store
 
 ROLES = ("admin", "viewer")
 USERNAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
@@ -109,22 +107,15 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class Accounts:
+class Accounts(Store):
+    schema = SCHEMA
+
     def __init__(self, path: Path, idle: float, lifetime: float):
         path.parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(path)
+        self._db.execute("PRAGMA foreign_keys=ON")  # a user's sessions go with the user
+        path.chmod(0o600)  # password hashes (shares, arming and notifications live here too)
         self.idle, self.lifetime = idle, lifetime
-        self._db = connect(path)
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(SCHEMA)
-        path.chmod(0o600)
-        self._lock = threading.Lock()
-
-    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
-        return transaction(self._db, self._lock)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
 
     # -- users ------------------------------------------------------------------------------
 

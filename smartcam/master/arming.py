@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from smartcam.master.accounts import AccountError
-from smartcam.master.sqlite import connect, transaction
+from smartcam.master.sqlite import Store
 
 MODES = ("armed", "disarmed", "schedule")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -63,16 +62,12 @@ def inside(windows: list[dict[str, Any]], local: datetime) -> bool:
     return False
 
 
-class Arming:
-    def __init__(self, path: Path, timezone: str = ""):
-        self.zone = ZoneInfo(timezone) if timezone else None  # None: the machine's own
-        self._db = connect(path)
-        self._db.executescript(SCHEMA)
-        self._lock = threading.Lock()
+class Arming(Store):
+    schema = SCHEMA
 
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+    def __init__(self, path: Path, timezone: str = ""):
+        super().__init__(path)
+        self.zone = ZoneInfo(timezone) if timezone else None  # None: the machine's own
 
     def set(self, group: str, mode: str, schedule: Any, by: str) -> dict[str, Any]:
         if mode not in MODES:
@@ -80,7 +75,7 @@ class Arming:
         windows = check_schedule(schedule if schedule is not None else [])
         if mode == "schedule" and not windows:
             raise AccountError("a schedule needs at least one window")
-        with transaction(self._db, self._lock) as db:
+        with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO arming VALUES (?, ?, ?, ?, ?)",
                        (group, mode, json.dumps(windows), time.time(), by))
         return self.state(group)

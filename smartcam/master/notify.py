@@ -28,7 +28,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from smartcam.master.sqlite import connect, transaction
+from smartcam.master.sqlite import Store
 
 log = logging.getLogger(__name__)
 RECENT = 600.0
@@ -37,16 +37,16 @@ TIMEOUT = 10.0
 SCHEMA = "CREATE TABLE IF NOT EXISTS notified (incident TEXT PRIMARY KEY, t REAL NOT NULL);"
 
 
-class Notifications:
+class Notifications(Store):
+    schema = SCHEMA
+
     def __init__(self, cfg: Any, path: Path, armed: Callable[[str], bool],
                  audit: Callable[..., None], base_url: str,
                  retries: tuple[float, ...] = RETRIES, clock: Callable[[], float] = time.time):
         self.m = cfg.master
         self.armed, self.audit, self.base_url = armed, audit, base_url.rstrip("/")
         self.retries, self.clock = retries, clock
-        self._db = connect(path)
-        self._db.executescript(SCHEMA)
-        self._lock = threading.Lock()
+        super().__init__(path)
         self._queue: deque[dict[str, Any]] = deque()
         self._wake = threading.Event()
         self._sent: deque[float] = deque()
@@ -57,10 +57,6 @@ class Notifications:
     @property
     def enabled(self) -> bool:
         return bool(self.m.webhook or (self.m.smtp and self.m.mail_to))
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
 
     # -- what happened ----------------------------------------------------------------------
 
@@ -99,7 +95,7 @@ class Notifications:
                                "camera": name, "url": f"{self.base_url}/"}, None)
 
     def _first(self, incident: str) -> bool:
-        with transaction(self._db, self._lock) as db:
+        with self._tx() as db:
             cur = db.execute("INSERT OR IGNORE INTO notified VALUES (?, ?)",
                              (incident, self.clock()))
             db.execute("DELETE FROM notified WHERE t < ?", (self.clock() - 90 * 86400,))

@@ -14,14 +14,12 @@ import hashlib
 import hmac
 import re
 import secrets
-import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from smartcam.master.accounts import AccountError
-from smartcam.master.sqlite import connect, transaction
+from smartcam.master.sqlite import Store
 
 MAX_SECONDS = 30 * 86400
 MIN_SECONDS = 60
@@ -66,15 +64,8 @@ def _hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class Shares:
-    def __init__(self, path: Path):
-        self._db = connect(path)
-        self._db.executescript(SCHEMA)
-        self._lock = threading.Lock()
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+class Shares(Store):
+    schema = SCHEMA
 
     def create(self, incident: str, creator: str, seconds: float,
                pin: str | None = None) -> tuple[Share, str]:
@@ -86,7 +77,7 @@ class Shares:
             raise AccountError("a PIN is 4 to 12 digits")
         share_id, secret, now = secrets.token_urlsafe(9), secrets.token_urlsafe(32), time.time()
         pin_hash = _hash(f"{share_id}:{pin}") if pin else None
-        with transaction(self._db, self._lock) as db:
+        with self._tx() as db:
             db.execute("INSERT INTO shares (id, secret_hash, incident, creator, created, expires,"
                        " pin_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
                        (share_id, _hash(secret), incident, creator, now, now + seconds,
@@ -111,7 +102,7 @@ class Shares:
         if time.time() > share.expires:
             raise ShareError(410, "this share link has expired")
         if count:
-            with transaction(self._db, self._lock) as db:
+            with self._tx() as db:
                 db.execute("UPDATE shares SET views = views + 1 WHERE id = ?", (share.id,))
         return share
 
@@ -143,7 +134,7 @@ class Shares:
 
     def revoke(self, share_id: str, creator: str | None) -> bool:
         """Revoke a share (its creator's, or any when creator is None: an admin)."""
-        with transaction(self._db, self._lock) as db:
+        with self._tx() as db:
             cur = db.execute("UPDATE shares SET revoked = 1 WHERE id = ? AND"
                              " (? IS NULL OR creator = ?)", (share_id, creator, creator))
         return cur.rowcount > 0

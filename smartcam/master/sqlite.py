@@ -1,12 +1,13 @@
-"""The master's two SQLite files (accounts.py, index.py) open and write the same way: one
-connection shared by the threads, WAL, and writes in an immediate transaction under a lock."""
+"""The master's SQLite files (master.db: accounts, shares, arming, notifications; index.db)
+open and write the same way: one connection shared by the threads, WAL, and writes in an
+immediate transaction under a lock."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 
@@ -26,3 +27,21 @@ def transaction(db: sqlite3.Connection, lock: threading.Lock) -> Iterator[sqlite
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+
+
+class Store:
+    """One concern's tables in one SQLite file: its connection, lock and schema."""
+
+    schema = ""
+
+    def __init__(self, path: Path):
+        self._db = connect(path)
+        self._db.executescript(self.schema)
+        self._lock = threading.Lock()
+
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self._db, self._lock)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
