@@ -102,6 +102,20 @@ def test_setup_then_login_and_the_grid_shows_every_camera_live(demo, browser):
     assert names == {"yard", "plaza"}
     wait_for(lambda: "group demo: armed" in browser.find_element("id", "arming").text,
              what="the demo group's arming")
+    for text, expect in (("someday 8-9", "write days and times"),
+                         ("daily 00:00-00:00", None)):
+        plan = browser.find_element("css selector", "#arming input")
+        plan.clear()
+        plan.send_keys(text)
+        browser.find_element("xpath", "//button[text()='Arm on this schedule']").click()
+        if expect:
+            wait_for(lambda e=expect: e in browser.find_element("id", "fleet-error").text,
+                     what="a bad schedule explained")
+    wait_for(lambda: "(on its schedule)" in browser.find_element("id", "arming").text,
+             what="the group armed on its schedule")
+    assert "armed" in browser.find_element("id", "arming").text
+    assert browser.find_element("css selector", "#arming input").get_attribute(
+        "value") == "mon,tue,wed,thu,fri,sat,sun 00:00-00:00"
     for info in browser.find_elements("css selector", ".tile .info"):
         assert "null" not in info.text and "undefined" not in info.text, info.text
     first = tiles[0].get_attribute("src")

@@ -83,6 +83,30 @@ async function refreshFleet() {
   }
 }
 
+// A weekly schedule as a person writes it: "mon-fri 08:00-18:00; sat,sun 22:00-06:00"
+// ("daily" for every day; a window may run past midnight; equal times: the whole day).
+const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+function parseSchedule(text) {
+  return text.split(";").map((part) => part.trim()).filter(Boolean).map((part) => {
+    const m = part.match(/^([a-z,-]+)\s+(\d\d:\d\d)-(\d\d:\d\d)$/i);
+    if (!m) throw new Error(`"${part}": write days and times, like mon-fri 08:00-18:00`);
+    const days = [];
+    for (const item of m[1].toLowerCase().split(",")) {
+      const [a, b] = item === "daily" ? ["mon", "sun"] : item.split("-");
+      const from = DAYS.indexOf(a);
+      const to = DAYS.indexOf(b || a);
+      if (from < 0 || to < from) throw new Error(`"${item}": days are ${DAYS.join(" ")}`);
+      days.push(...DAYS.slice(from, to + 1));
+    }
+    return { days, from: m[2], to: m[3] };
+  });
+}
+
+function formatSchedule(windows) {
+  return windows.map((w) => `${w.days.join(",")} ${w.from}-${w.to}`).join("; ");
+}
+
 // Per group: armed or not (disarmed silences notifications; the cameras record all the same),
 // and for an admin the choice of armed, disarmed or the group's weekly schedule.
 async function refreshArming() {
@@ -105,7 +129,22 @@ async function refreshArming() {
       { seconds: 30 }).then((done) => {
       $("fleet-error").textContent = Object.entries(done.cameras).map(([c, a]) => `${c}: ${a}`).join(", ");
     }).catch((err) => { $("fleet-error").textContent = err.message; }));
-    return el("span", {}, el("label", {}, label, choose), " ", record);
+    const plan = el("input", { size: "28", "aria-label": `weekly schedule of group ${g.group}`,
+      placeholder: "mon-fri 08:00-18:00; sat 22:00-06:00" });
+    plan.value = formatSchedule(g.schedule);
+    const keep = el("button", { type: "button", text: "Arm on this schedule" });
+    keep.addEventListener("click", () => {
+      let schedule;
+      try {
+        schedule = parseSchedule(plan.value);
+      } catch (err) {
+        $("fleet-error").textContent = err.message;
+        return;
+      }
+      api("PUT", `/api/arming/${encodeURIComponent(g.group)}`, { mode: "schedule", schedule })
+        .then(refreshArming).catch((err) => { $("fleet-error").textContent = err.message; });
+    });
+    return el("span", {}, el("label", {}, label, choose), " ", record, " ", plan, keep);
   }));
 }
 
