@@ -103,23 +103,13 @@ def offline_page(incident: dict[str, Any], damaged: list[str]) -> str:
 <body>
 <header><h1>smartcam evidence export</h1></header>
 <main>
-<h2 id="title">Incident</h2>
-<p id="summary" class="muted"></p>
 <p class="muted">Every file's SHA-256 is in SHA256SUMS (check with: sha256sum -c SHA256SUMS)
 and manifest.json.</p>
-<ul id="warnings" class="warnings"></ul>
-<div id="videos" class="videos"></div>
-<div class="controls card">
-  <button id="play" type="button">Play</button>
-  <span id="clock" class="clock">0.0 s</span>
-  <div id="lanes" class="lanes"></div>
-  <input id="scrubber" type="range" min="0" max="1" step="0.05" value="0"
-    aria-label="time in the incident">
-</div>
+<div id="player"></div>
 </main>
 <script type="module">
 {player}
-replay({blob});
+replay({blob}, document.getElementById("player"));
 </script>
 </body>
 </html>

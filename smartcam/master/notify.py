@@ -87,11 +87,11 @@ class Notifications(Store):
             self._last[name] = now
             if before is None or not self.enabled:
                 continue
-            for key, bad, good in (("online", "offline", "online again"),
-                                   ("silent", "silent", "recording again")):
+            # (key, its value when something is wrong, what to say then, and when it is over)
+            for key, wrong, bad, good in (("online", False, "offline", "online again"),
+                                          ("silent", True, "silent", "recording again")):
                 if before[key] != now[key]:
-                    went_bad = now[key] is (key == "silent")
-                    self._put({"event": f"camera {bad if went_bad else good}",
+                    self._put({"event": f"camera {bad if now[key] == wrong else good}",
                                "camera": name, "url": f"{self.base_url}/"}, None)
 
     def _first(self, incident: str) -> bool:

@@ -95,6 +95,8 @@ class Master:
 
     def watch(self) -> None:
         """Tell the notifications each camera's online and silent, from the last looks."""
+        if not self.notifications.enabled:
+            return  # nobody to tell: spare the index's query every few seconds
         silent = self.index.cameras()
         self.notifications.cameras({
             name: {"online": status.online,

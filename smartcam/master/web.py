@@ -470,33 +470,41 @@ def make_app(master: Any) -> Bottle:
         accounts.audit(session.user.name, client_address(), "revoke share", share_id)
         return {"ok": True}
 
-    def shared(callback: Callable[..., Any]) -> Callable[..., Any]:
-        """A share link's routes: public, but only what the link opens, said as JSON."""
-        @functools.wraps(callback)
-        def wrapper(link: str, **kwargs: Any) -> Any:
-            try:
-                if request.method != "GET" and cross_site():
-                    fail(403, "refused: this request came from another site's page")
-                share = master.shares.open(link, count=callback.__name__ == "share_json")
-                response.set_header("X-Robots-Tag", "noindex, nofollow")
-                response.set_header("Referrer-Policy", "no-referrer")
-                if callback.__name__ != "share_pin" and not master.shares.pin_ok(
-                        share, request.get_cookie(PIN_COOKIE) or ""):
-                    fail(401, "this link needs its PIN")
-                creator = accounts.user(share.creator)
-                if creator is None:
-                    fail(410, "the person who shared this link is no longer a user")
-                return callback(share, creator, link, **kwargs)
-            except HTTPResponse:
-                raise
-            except (ApiError, AccountError) as err:
-                return error_reply(getattr(err, "status", 400), str(err))
-        return wrapper
+    def shared(counts: bool = False, needs_pin: bool = True
+               ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """A share link's routes: public, but only what the link opens, said as JSON. A
+        route that `counts` is a view; the one that needs no PIN is where the PIN is given."""
+        def decorate(callback: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(callback)
+            def wrapper(link: str, **kwargs: Any) -> Any:
+                try:
+                    return opened(callback, link, counts, needs_pin, **kwargs)
+                except HTTPResponse:
+                    raise
+                except (ApiError, AccountError) as err:
+                    return error_reply(getattr(err, "status", 400), str(err))
+            return wrapper
+        return decorate
+
+    def opened(callback: Callable[..., Any], link: str, counts: bool, needs_pin: bool,
+               **kwargs: Any) -> Any:
+        """The share the link opens, checked, handed to the route with its creator."""
+        if request.method != "GET" and cross_site():
+            fail(403, "refused: this request came from another site's page")
+        share = master.shares.open(link, count=counts)
+        response.set_header("X-Robots-Tag", "noindex, nofollow")
+        response.set_header("Referrer-Policy", "no-referrer")
+        if needs_pin and not master.shares.pin_ok(share, request.get_cookie(PIN_COOKIE) or ""):
+            fail(401, "this link needs its PIN")
+        creator = accounts.user(share.creator)
+        if creator is None:
+            fail(410, "the person who shared this link is no longer a user")
+        return callback(share, creator, link, **kwargs)
 
     app.get("/s/<link>")(lambda link: _static("share.html"))
 
     @app.get("/s/<link>/incident.json")
-    @shared
+    @shared(counts=True)
     def share_json(share: Any, creator: User, link: str) -> HTTPResponse:
         clips = index.incident(share.incident, creator.cameras)
         if not clips:
@@ -510,7 +518,7 @@ def make_app(master: Any) -> Bottle:
         return reply({**data, "expires": share.expires})
 
     @app.post("/s/<link>/pin")
-    @shared
+    @shared(needs_pin=False)
     def share_pin(share: Any, creator: User, link: str) -> dict[str, Any]:
         address = client_address()
         wait = master.throttle.wait(address, f"(share {share.id})")
@@ -528,7 +536,7 @@ def make_app(master: Any) -> Bottle:
         return json.dumps({"ok": True})
 
     @app.get("/s/<link>/media/<stem>.<kind:re:mp4|jpg>")
-    @shared
+    @shared()
     def share_media(share: Any, creator: User, link: str, stem: str,
                     kind: str) -> HTTPResponse:
         if not any(c["stem"] == stem for c in index.incident(share.incident, creator.cameras)):

@@ -19,7 +19,7 @@ async function main() {
         $("share-link").replaceChildren(el("a", { href: url, text: url }));
       }).catch((err) => { $("error").textContent = err.message; });
     });
-    replay(data);
+    replay(data, $("player"));
   } catch (err) {
     $("error").textContent = err.message;
   }

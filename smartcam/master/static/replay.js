@@ -4,6 +4,7 @@
 // incident's start, from the sidecars). Drift beyond 0.25 s is corrected by a seek, smaller
 // drift by nudging playbackRate; the clock waits while a video that should play is loading.
 // Names and causes come from the cameras: they are put in as text, never as HTML.
+// byId() finds the controls replay() made (the clock's loop runs after they exist).
 
 const SEEK_DRIFT = 0.25;
 const NUDGE = 0.05;
@@ -107,20 +108,31 @@ window.smartcamSync = () => state.clips.map((c) => ({
 window.smartcamPlay = (on) => setPlaying(on);
 window.smartcamSeek = (t) => { state.clock = Math.max(0, Math.min(state.span, t)); };
 
-// Fills the page's #title, #summary, #warnings, #videos, #lanes, #scrubber, #play and #clock
-// with one incident (the JSON of GET /api/incidents/<id>) and starts its clock.
-export function replay(data) {
+// Builds the player (title, summary, warnings, a tile per clip, the clock's controls) inside
+// `root` for one incident (the JSON of GET /api/incidents/<id>) and starts its clock. Every
+// page that replays an incident holds only the empty root: the markup lives here, once.
+export function replay(data, root) {
   state.span = Math.max(0.1, data.end - data.start);
-  byId("title").textContent = `Incident ${data.incident}`;
-  byId("summary").textContent = `${when(data.start)} · ${data.cameras.length} camera(s), ` +
-    `started by ${data.origin} · ${state.span.toFixed(1)} s`;
-  byId("warnings").replaceChildren(...data.warnings.map((w) => node("li", "", w)));
+  const play = node("button", "", "Play");
+  play.type = "button";
+  play.id = "play";
+  const clock = node("span", "clock", "0.0 s");
+  clock.id = "clock";
+  const scrubber = node("input", "");
+  Object.assign(scrubber, { id: "scrubber", type: "range", min: "0", step: "0.05", value: "0",
+    max: String(state.span) });
+  scrubber.setAttribute("aria-label", "time in the incident");
   state.clips = data.clips.map((c) => tile(c, data.origin));
-  byId("videos").replaceChildren(...state.clips.map((c) => c.node));
-  byId("lanes").replaceChildren(...data.clips.map(lane));
-  const scrubber = byId("scrubber");
-  scrubber.max = String(state.span);
+  root.replaceChildren(
+    node("h2", "", `Incident ${data.incident}`),
+    node("p", "muted", `${when(data.start)} · ${data.cameras.length} camera(s), ` +
+      `started by ${data.origin} · ${state.span.toFixed(1)} s`),
+    node("ul", "warnings", "", ...data.warnings.map((w) => node("li", "", w))),
+    node("div", "videos", "", ...state.clips.map((c) => c.node)),
+    node("div", "controls card", "", play, clock, node("div", "lanes", "", ...data.clips.map(lane)),
+      scrubber),
+  );
   scrubber.addEventListener("input", () => { state.clock = Number(scrubber.value); sync(); });
-  byId("play").addEventListener("click", () => setPlaying(!state.playing));
+  play.addEventListener("click", () => setPlaying(!state.playing));
   requestAnimationFrame(frame);
 }

@@ -19,7 +19,7 @@ async function load() {
   byId("pin-form").hidden = true;
   byId("incident").hidden = false;
   byId("expires").textContent = `This link works until ${new Date(data.expires * 1000).toLocaleString()}.`;
-  replay(data);
+  replay(data, document.getElementById("player"));
 }
 
 byId("pin-form").addEventListener("submit", async (e) => {
