@@ -15,7 +15,14 @@ nothing to the card:
     syslog_host          /run/smartcam/rsyslog/remote.conf, and rsyslog (re)started
     [storage] NAS        runtime automount units and credentials in /run (automount.py)
 
-Empty [system] settings leave the system as it is.
+Empty [system] settings leave the system as it is. Where Raspberry Pi Imager (cloud-init on
+trixie images) set the same thing at first boot, smartcam.conf wins, from that boot on: the
+service runs after cloud-init's local and network stages, so it is the last to write.
+
+    host name   ours; cloud-init is told to keep it (preserve_hostname) from the next boot
+    user        Imager's (smartcam.conf makes none); our keys go to it as the uid-1000 user
+    SSH keys    both: Imager's lines stay, ours are a marked block in the same file
+    Wi-Fi       both networks are kept; for the same network ours has the higher priority
 
     smartcam system apply [--config FILE] [--root DIR] [--ssh-user USER] [--dry-run]
 """
@@ -44,6 +51,14 @@ DO_NOT_EDIT = "DO NOT EDIT: edit /boot/firmware/smartcam.conf"
 KEYS_BEGIN = f"# BEGIN smartcam.conf ssh_authorized_keys ({DO_NOT_EDIT})"
 KEYS_END = "# END smartcam.conf ssh_authorized_keys"
 WIFI_ID = "smartcam-wifi"
+# Where Raspberry Pi Imager's settings (cloud-init, on trixie images) and [system] both set
+# something, smartcam.conf wins, at every boot: the boot service runs after cloud-init's
+# first two stages, and this tells cloud-init to leave the hostname alone from the next boot.
+CLOUD_INIT_CFG = "/etc/cloud/cloud.cfg.d/99-smartcam.cfg"
+CLOUD_INIT_KEEP = (
+    f"# Made by smartcam-bootconfig: [system] hostname in smartcam.conf names this camera.\n"
+    f"# {DO_NOT_EDIT}\npreserve_hostname: true\n"
+)
 
 
 # --- the steps --------------------------------------------------------------------------------
@@ -57,10 +72,13 @@ def apply_hostname(m: Machine, name: str) -> None:
         m.changed(f"hostname {name}")
     hosts = m.read("/etc/hosts")
     line = f"127.0.1.1\t{name}"
-    if re.search(rf"^127\.0\.1\.1\s+{re.escape(name)}\s*$", hosts, re.M) is None:
+    # cloud-init writes "127.0.1.1 <fqdn> <name>": that names us too.
+    if re.search(rf"^127\.0\.1\.1(\s+\S+)*\s+{re.escape(name)}(\s|$)", hosts, re.M) is None:
         kept = [h for h in hosts.splitlines() if not h.startswith("127.0.1.1")]
         m.write("/etc/hosts", "\n".join([*kept, line]) + "\n")
         m.changed(f"/etc/hosts: {line}")
+    if m.path("/etc/cloud/cloud.cfg.d").is_dir() and m.write(CLOUD_INIT_CFG, CLOUD_INIT_KEEP):
+        m.changed("cloud-init keeps the hostname")
     if m.root == Path("/") and os.uname().nodename != name:
         m.run("hostname", name)
         m.run("systemctl", "try-restart", "--no-block", "avahi-daemon.service")
@@ -95,6 +113,8 @@ def nm_connection(ssid: str, password: str) -> str:
         f"uuid={uuid.uuid5(uuid.NAMESPACE_URL, 'smartcam-wifi:' + ssid)}",
         "type=wifi",
         "autoconnect=true",
+        # Above a profile of the same network from Imager (netplan): smartcam.conf wins.
+        "autoconnect-priority=10",
         "",
         "[wifi]",
         "mode=infrastructure",

@@ -160,3 +160,56 @@ def test_removing_the_nas_removes_its_units_and_credentials(machine: Path) -> No
     run(machine, GOOD.replace("share = //nas.local/cams", "share ="), calls)
     assert not list((machine / "run/systemd/system").glob("*mount"))
     assert ("systemctl", "stop", "mnt-nas.automount") in calls
+
+
+def imager_first_boot(root: Path) -> None:
+    """What Raspberry Pi Imager's settings leave after cloud-init's first boot (trixie): its
+    host name in /etc/hostname and /etc/hosts (manage_etc_hosts: "127.0.1.1 <fqdn> <name>"),
+    uid 1000 renamed to its user with its key, and a Wi-Fi profile of its own."""
+    (root / "etc/cloud/cloud.cfg.d").mkdir(parents=True)
+    (root / "etc/passwd").write_text(
+        "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n"
+    )
+    (root / "home/alice/.ssh").mkdir(parents=True)
+    (root / "home/alice/.ssh/authorized_keys").write_text("ssh-ed25519 AAAAimager alice@pc\n")
+    (root / "etc/hostname").write_text("imagercam\n")
+    (root / "etc/hosts").write_text("127.0.0.1 localhost\n127.0.1.1 imagercam.local imagercam\n")
+    imager_wifi = root / "etc/NetworkManager/system-connections/netplan-wlan0-Home net"
+    imager_wifi.write_text("[connection]\nid=netplan-wlan0-Home net\n")
+
+
+def test_smartcam_conf_wins_over_raspberry_pi_imager_where_both_set_something(
+    machine: Path,
+) -> None:
+    imager_first_boot(machine)
+    assert run(machine, GOOD, []) == 0
+    # Host name: ours, and cloud-init told to keep it from the next boot.
+    assert (machine / "etc/hostname").read_text() == "frontdoor\n"
+    hosts = (machine / "etc/hosts").read_text()
+    assert "127.0.1.1\tfrontdoor" in hosts and "imagercam" not in hosts
+    assert "preserve_hostname: true" in (
+        machine / "etc/cloud/cloud.cfg.d/99-smartcam.cfg"
+    ).read_text()
+    # User: Imager's (uid 1000); SSH keys: both, Imager's first.
+    keys = (machine / "home/alice/.ssh/authorized_keys").read_text()
+    assert keys.startswith("ssh-ed25519 AAAAimager alice@pc\n") and KEY in keys
+    # Wi-Fi: both profiles, ours preferred.
+    connections = machine / "etc/NetworkManager/system-connections"
+    assert (connections / "netplan-wlan0-Home net").exists()
+    assert "autoconnect-priority=10" in (connections / "smartcam-wifi.nmconnection").read_text()
+    # The unit runs after cloud-init's stages that set these, so it writes last.
+    unit = (
+        Path(__file__).parents[2]
+        / "roles/smartcam_bootconfig/templates/etc/systemd/system/smartcam-bootconfig.service.j2"
+    ).read_text()
+    assert "After=cloud-init-local.service cloud-init-network.service" in unit
+
+
+def test_cloud_init_hosts_line_naming_us_is_left_alone(machine: Path) -> None:
+    """cloud-init writes "127.0.1.1 <fqdn> <name>"; with the same name nothing is rewritten."""
+    imager_first_boot(machine)
+    (machine / "etc/hosts").write_text("127.0.0.1 localhost\n127.0.1.1 frontdoor.lan frontdoor\n")
+    (machine / "etc/hostname").write_text("frontdoor\n")
+    before = (machine / "etc/hosts").stat().st_mtime_ns
+    assert run(machine, GOOD, []) == 0
+    assert (machine / "etc/hosts").stat().st_mtime_ns == before
