@@ -34,6 +34,10 @@ SYSTEM_ACTIONS = {
         "smartcam.system.automount",
         "check how the NAS is to be mounted (/etc/smartcam/nas-mount.json, from Ansible)",
     ),
+    "save-settings": (
+        "smartcam.system.settings",
+        "write the web page's settings into smartcam.conf as root (one request on stdin)",
+    ),
 }
 CONFIG_HELP = "smartcam.conf to read (default: $SMARTCAM_CONF, /boot/firmware/smartcam.conf)"
 
@@ -79,6 +83,8 @@ def add_arguments(name: str, p: argparse.ArgumentParser) -> None:
                 )
             elif action == "check-mount-settings":
                 a.add_argument("file", help="the mount settings (JSON) to check")
+            elif action == "save-settings":
+                a.add_argument("--config", help=CONFIG_HELP)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from typing import Any
 
 from bottle import Bottle
@@ -15,6 +16,7 @@ from smartcam.config.edit import set_values
 from smartcam.errors import CameraUnavailable, ConfigError
 from smartcam.host.api.base import fail, json_body, signed_payload
 from smartcam.host.api.schemas import value_kind
+from smartcam.system import settings as root_writer
 
 # What the page may change, per section; [motion] goes live, the rest needs a camera restart.
 EDITABLE = {
@@ -23,6 +25,17 @@ EDITABLE = {
 }
 LIVE_SECTIONS = ("motion",)
 log = logging.getLogger(__name__)
+
+
+def save(path: Path, changes: dict[str, dict[str, Any]]) -> None:
+    """Into smartcam.conf: by ourselves, or, where only root may write it (the Pi's FAT boot
+    partition), through the root writer's socket when it is there."""
+    try:
+        set_values(path, changes)
+    except PermissionError:
+        if not root_writer.SOCKET.exists():
+            raise
+        root_writer.save(changes)
 
 
 def add_settings_routes(api: Bottle, host: Any) -> None:
@@ -61,7 +74,7 @@ def add_settings_routes(api: Bottle, host: Any) -> None:
                 problem = host.config_error or "the host runs on built-in defaults"
                 fail(409, f"There is no valid smartcam.conf to save into: {problem}")
             try:
-                set_values(host.cfg.path, changes)
+                save(host.cfg.path, changes)
             except ConfigError as err:
                 fail(409, f"smartcam.conf has problems; fix them first:\n{err}")
             except OSError as err:
