@@ -11,14 +11,18 @@ APT_STAMP := $(VENV)/.apt
 # chromium (headless, through chromium-driver) opens the page, iproute2/nftables build the
 # cooperation tests' namespaces, avahi (inside them) is the independent mDNS client, mmdebstrap
 # and systemd-nspawn build and boot the Debian rootfs the Ansible roles are tested on, gcc builds
-# the steppable wall clock (tests/stepclock.c) the clock tests and the soak preload.
+# the steppable wall clock (tests/stepclock.c) the clock tests and the soak preload; qemu (user
+# and system, arm64), dosfstools, mtools, fdisk and Samba build, flash and boot the SD image's
+# Debian stand-in against a real share (tests/image; socat carries each NAS connection),
+# shellcheck checks image/'s scripts.
 # Installed with services held back (policy-rc.d): a packaged nginx must not start on :80.
 APT_PACKAGES := ffmpeg dpkg nginx wrk e2fsprogs util-linux chromium chromium-driver \
 	iproute2 nftables avahi-daemon avahi-utils dbus mmdebstrap systemd-container openssh-client \
-	gcc libc6-dev
+	gcc libc6-dev qemu-user-static qemu-system-arm dosfstools mtools fdisk samba smbclient \
+	shellcheck socat
 export SMARTCAM_CACHE ?= $(HOME)/.cache/smartcam
 
-.PHONY: all venv deps test lint fmt bench soak demo docs molecule clean
+.PHONY: all venv deps test lint fmt bench soak demo docs molecule image clean
 
 all: test lint
 
@@ -42,14 +46,14 @@ $(STAMP): pyproject.toml Makefile | $(APT_STAMP)
 venv deps: $(STAMP)
 
 test: $(STAMP)
-	$(BIN)/ruff check smartcam tests roles
+	$(BIN)/ruff check smartcam tests roles image
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check smartcam tests roles
+	$(BIN)/ruff check smartcam tests roles image
 
 fmt: $(STAMP)
-	$(BIN)/ruff check --fix smartcam tests roles
+	$(BIN)/ruff check --fix smartcam tests roles image
 
 bench: $(STAMP)
 	@$(BIN)/python -m tests.bench  # stdout is the JSON alone
@@ -62,6 +66,9 @@ demo: $(STAMP)
 
 molecule: $(STAMP)  # the Ansible roles: lint, the booted appliance, the NAS, the fleet rollout
 	$(BIN)/pytest tests/roles
+
+image:  # the SD image with pi-gen: needs root and internet (README, "The SD image")
+	bash image/build.sh
 
 docs: $(STAMP)  # docs/config.md and smartcam.conf.example come from the config schema
 	$(BIN)/python -m smartcam.config.docs

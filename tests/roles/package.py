@@ -41,10 +41,24 @@ def _quiet(cmd: list[str], **kw) -> None:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stdout}{done.stderr}")
 
 
-def wheelhouse() -> Path:
+# pip's platform tags of a Debian 12 arm64 machine (glibc 2.36), for wheelhouse("arm64").
+PLATFORMS = {
+    "arm64": ("manylinux_2_28_aarch64", "manylinux_2_17_aarch64", "manylinux2014_aarch64"),
+}
+
+
+def wheelhouse(platform: str | None = None) -> Path:
+    """Wheels for this machine, or for another `platform` (PLATFORMS) with the same Python."""
     deps = pip_dependencies()
-    key = hashlib.sha256("\n".join([sys.version.split()[0], *deps]).encode()).hexdigest()[:12]
+    parts = [sys.version.split()[0], *deps] + ([platform] if platform else [])
+    key = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
     target = cache_root().parent / "wheelhouse" / key
+    py = f"{sys.version_info.major}{sys.version_info.minor}"
+    cross = (
+        [*(f"--platform={tag}" for tag in PLATFORMS[platform]), f"--python-version={py}"]
+        if platform
+        else []
+    )
     if (target / ".complete").exists():
         return target
     target.mkdir(parents=True, exist_ok=True)
@@ -58,6 +72,7 @@ def wheelhouse() -> Path:
             "--only-binary=:all:",
             "--dest",
             str(target),
+            *cross,
             *deps,
         ]
     )

@@ -1,0 +1,264 @@
+"""The SD image as a user gets it: flash, edit smartcam.conf on the card, boot, and it records.
+
+Two cards flashed from the same image, each given its own smartcam.conf with mtools (as a user
+edits it in a PC), boot under qemu-system-aarch64 as two cameras on one link of their own. They
+must come up named as their files say, mount the NAS (a real Samba share on this machine's
+loopback) with their own kernels over CIFS, record to it, find each other and record one
+incident together, keep the card unwritten in steady state, and be watched by watchdogs. Then
+one card gets a broken smartcam.conf: it boots, changes nothing, and says why on the card.
+
+The tests run in file order on the same two guests (module fixtures), as one boot story.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.image import card, samba, standin, vm
+from tests.image.conftest import FIGURES
+from tests.waiting import wait_for
+
+# Building the stand-in (cold: about eight minutes) and ten minutes of steady state.
+pytestmark = pytest.mark.timeout(3600)
+SECRET = "image-test-group-secret-0123456789abcdef"
+# The card's steady state is measured over this long (the issue's ten minutes); shorter by hand.
+WINDOW = float(os.environ.get("SMARTCAM_WRITE_WINDOW", 600))
+SETTLE = 45  # the kernel writes dirty pages back within 30 s
+BOOT_TIMEOUT = 1200  # two emulated arm64 machines on two cores
+
+
+def conf(hostname: str, key: Path, scene: str, name: str = "") -> dict[str, dict[str, str]]:
+    camera = {
+        "source": f"synthetic:{scene}",
+        "resolution": "320x240",
+        "fps": "10",
+        "bitrate": "300k",
+        "pre_record": "2",
+        "post_record": "3",
+    }
+    return {
+        "camera": {**camera, **({"name": name} if name else {})},
+        "storage": {
+            "type": "cifs",
+            "share": f"//{vm.NAS_ADDRESS}/{samba.SHARE}",
+            "username": samba.USER,
+            "password": samba.PASSWORD,
+        },
+        "peers": {"enabled": "true", "secret": SECRET, "interfaces": "enp0s4"},
+        "system": {"hostname": hostname, "ssh_authorized_keys": key.with_suffix(".pub")
+                   .read_text().strip()},
+    }
+
+
+def get(guest: vm.Guest, path: str, timeout: float = 60) -> bytes:
+    with urllib.request.urlopen(f"http://127.0.0.1:{guest.http}{path}", timeout=timeout) as r:
+        return r.read()
+
+
+def get_json(guest: vm.Guest, path: str) -> dict:
+    return json.loads(get(guest, path))
+
+
+def clips(nas: samba.Samba, camera: str) -> list[tuple[Path, dict]]:
+    """(video, sidecar) of each whole clip of `camera` on the share (a sidecar means whole)."""
+    out = []
+    for side in sorted(nas.share.glob(f"{camera}/*/*.json")):
+        try:
+            data = json.loads(side.read_text())
+        except ValueError:
+            continue
+        out.append((side.with_name(data["video"]), data))
+    return out
+
+
+@pytest.fixture(scope="module")
+def cameras(
+    card_image: Path, nas: samba.Samba, ssh_key: Path, image_scratch: Path, standin_tree: Path
+) -> Iterator[tuple[vm.Guest, vm.Guest]]:
+    """porch (people walk by) and garden (an empty scene: it records only when told), booted."""
+    kernel = standin.kernel(standin_tree)
+    link = vm.free_port()
+    porch_card = card.copy(card_image, image_scratch / "porch.img")
+    card.configure(porch_card, conf("porch", ssh_key, "walkers"))
+    garden_card = card.copy(card_image, image_scratch / "garden.img")
+    card.configure(garden_card, conf("garden-pi", ssh_key, "empty", name="garden"))
+    porch = vm.Guest("porch", porch_card, kernel, nas.port, ssh_key, ("listen", link), 1)
+    garden = vm.Guest("garden", garden_card, kernel, nas.port, ssh_key, ("connect", link), 2)
+    started = time.monotonic()
+    porch.start()
+    time.sleep(2)  # its end of the cameras' link listens before the other connects
+    garden.start()
+    try:
+        for g in (porch, garden):
+            g.wait_ssh(timeout=BOOT_TIMEOUT)
+        FIGURES["boot_to_ssh_seconds"] = round(time.monotonic() - started, 1)
+        wait_for(lambda: clips(nas, "porch"), timeout=BOOT_TIMEOUT, what="porch's first clip",
+                 poll=5)  # fmt: skip
+        FIGURES["boot_to_first_clip_on_nas_seconds"] = round(time.monotonic() - started, 1)
+        yield porch, garden
+    finally:
+        for g in (porch, garden):
+            g.poweroff()
+
+
+def test_first_boot_applies_smartcam_conf(cameras) -> None:
+    porch, garden = cameras
+    for guest, hostname, name in ((porch, "porch", "porch"), (garden, "garden-pi", "garden")):
+        assert guest.ssh("hostname").strip() == hostname
+        assert get_json(guest, "/api/v1/health")["camera"] == name
+        assert b"<!doctype html" in get(guest, "/").lower()  # the page, through nginx
+        # The units, with their watchdogs; the spool in RAM; the journal in RAM only.
+        out = guest.ssh(
+            "systemctl is-active smartcam-bootconfig smartcam-camera smartcam-host nginx "
+            "mnt-nas.automount; systemctl show -p WatchdogUSec --value smartcam-camera "
+            "smartcam-host; findmnt -no FSTYPE /var/spool/smartcam; "
+            "ls /var/log/journal 2>/dev/null | wc -l; ls -d /run/log/journal"
+        ).split()
+        assert out[:5] == ["active"] * 5, out
+        assert all(w not in ("0", "infinity") for w in out[5:7]), out
+        assert out[7:] == ["tmpfs", "0", "/run/log/journal"], out
+        # The NAS: the automount mounted it, with the guest's own kernel's cifs.
+        mounted = guest.ssh("ls /mnt/nas >/dev/null; findmnt -no FSTYPE -t cifs /mnt/nas")
+        assert mounted.strip() == "cifs"
+
+
+def test_a_clip_lands_on_the_samba_share_whole_and_plays_through_nginx(cameras, nas) -> None:
+    porch, _ = cameras
+    video, side = clips(nas, "porch")[0]
+    assert hashlib.sha256(video.read_bytes()).hexdigest() == side["sha256"]
+    assert video.stat().st_size == side["size"]
+    probe = json.loads(
+        subprocess.run(
+            ["ffprobe", "-v", "error", "-show_streams", "-of", "json", str(video)],
+            capture_output=True, text=True, check=True,
+        ).stdout
+    )  # fmt: skip
+    (stream,) = probe["streams"]
+    assert (stream["codec_name"], stream["width"], stream["height"]) == ("h264", 320, 240)
+    # The page's API lists it as stored on the NAS and nginx serves the very same bytes.
+    event = get_json(porch, f"/api/v1/events/{side['event']}")
+    assert event["stored"] == "nas"
+    assert get(porch, event["urls"]["clip"]) == video.read_bytes()
+
+
+def test_the_page_saves_settings_into_smartcam_conf_on_the_fat(cameras) -> None:
+    """The host runs as the smartcam user and the FAT is root's: the root writer saves."""
+    porch, _ = cameras
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{porch.http}/api/v1/settings",
+        data=json.dumps({"motion": {"min_area": 0.8}}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="PUT",
+    )
+    with urllib.request.urlopen(request, timeout=120) as reply:
+        assert json.loads(reply.read())["saved"] is True
+    assert "min_area = 0.8" in porch.ssh("grep '^min_area' /boot/firmware/smartcam.conf")
+    assert porch.ssh("systemctl show -p User --value smartcam-host").strip() == "smartcam"
+
+
+def test_two_cameras_find_each_other_and_record_one_incident(cameras, nas) -> None:
+    porch, garden = cameras
+
+    def knows(guest: vm.Guest, other: str) -> bool:
+        return other in json.dumps(get_json(guest, "/api/v1/peers"))
+
+    wait_for(lambda: knows(porch, "garden") and knows(garden, "porch"), timeout=300,
+             what="the cameras finding each other", poll=5)  # fmt: skip
+
+    def together() -> set[str]:
+        porch_incidents = {d["incident"] for _, d in clips(nas, "porch")}
+        return {d["incident"] for _, d in clips(nas, "garden")} & porch_incidents
+
+    shared = wait_for(together, timeout=600, what="garden recording porch's incident", poll=5)
+    garden_clip = next(d for _, d in clips(nas, "garden") if d["incident"] in shared)
+    assert (garden_clip["cause"], garden_clip["origin"]) == ("peer", "porch")
+
+
+def test_the_hardware_watchdog_is_armed_by_systemd(cameras) -> None:
+    porch, _ = cameras
+    report = porch.ssh("wdctl")
+    FIGURES["wdctl"] = report
+    assert "i6300ESB" in report
+    timeout = porch.ssh("cat /sys/class/watchdog/watchdog0/timeout").strip()
+    configured = porch.ssh(
+        "systemctl show -p RuntimeWatchdogUSec --value; cat /sys/class/watchdog/watchdog0/state"
+    ).split()
+    assert configured == ["14s", "active"]
+    assert timeout == "14"
+
+
+def test_a_hung_camera_is_restarted_by_its_units_watchdog(cameras) -> None:
+    porch, _ = cameras
+
+    def state() -> tuple[str, int, str]:
+        out = porch.ssh(
+            "systemctl show -p MainPID -p NRestarts -p ActiveState smartcam-camera"
+        )
+        values = dict(line.split("=", 1) for line in out.split())
+        return values["MainPID"], int(values["NRestarts"]), values["ActiveState"]
+
+    pid, restarts, _ = state()
+    porch.ssh(f"kill -STOP {pid}")
+    wait_for(lambda: (s := state())[1] > restarts and s[0] not in (pid, "0") and s[2] == "active",
+             timeout=300, what="the camera restarted", poll=5)  # fmt: skip
+    log = porch.ssh("journalctl -u smartcam-camera --no-pager")
+    assert "Watchdog timeout" in log
+
+
+def test_steady_state_writes_nothing_to_the_card(cameras, nas) -> None:
+    """Bytes written to the card over the window, with motion, uploads and a peer going on.
+
+    Counted by qemu, from outside: nobody logs in during the window (a login is itself a
+    write: wtmp, lastlog). The first boot's own writes (host keys, machine id) settle first.
+    """
+    time.sleep(SETTLE)
+    before = {g.name: g.written_bytes() for g in cameras}
+    start = time.time()
+    clips_before = len(clips(nas, "porch"))
+    time.sleep(WINDOW)
+    written = {g.name: g.written_bytes() - before[g.name] for g in cameras}
+    end = time.time()
+    report = {}
+    for guest in cameras:
+        # What wrote: files changed in the window (by their times, read after it).
+        changed = guest.ssh(
+            f"find / -xdev -newermt @{start:.0f} -not -newermt @{end:.0f} -not -path '/proc/*'"
+            " 2>/dev/null | head -20; cat /sys/block/vda/stat"
+        ).split("\n")
+        report[guest.name] = {
+            "bytes": written[guest.name],
+            "changed": [c for c in changed[:-2] if c],
+            "vda_stat_since_boot": changed[-2],
+        }
+    uploaded = len(clips(nas, "porch")) - clips_before
+    FIGURES["write_budget"] = {"window_seconds": WINDOW, "porch_clips": uploaded, **report}
+    assert uploaded >= 2, "no motion and uploads during the window"
+    assert all(r["bytes"] == 0 for r in report.values()), report
+
+
+def test_a_bad_smartcam_conf_boots_changes_nothing_and_says_why_on_the_card(cameras) -> None:
+    _, garden = cameras
+    garden.poweroff()
+    text = card.read(garden.card)
+    bad = card.edit(text, {"camera": {"fps": "fast"}, "system": {"hostname": "renamed"}})
+    card.write(garden.card, bad)
+    line = next(i for i, t in enumerate(bad.splitlines(), 1) if t.startswith("fps = fast"))
+    garden.start()
+    garden.wait_ssh(timeout=BOOT_TIMEOUT)
+    assert garden.ssh("hostname; cat /etc/hostname").split() == ["garden-pi", "garden-pi"]
+    health = get_json(garden, "/api/v1/health")
+    assert health["config_error"] and "fps" in health["config_error"]
+    assert garden.ssh("systemctl is-active smartcam-camera", check=False).strip() != "active"
+    garden.poweroff()
+    error = card.read(garden.card, "smartcam-error.txt")
+    assert error is not None, "no smartcam-error.txt on the boot partition"
+    assert f"smartcam.conf:{line}: [camera] fps" in error and "fast" in error, error
