@@ -36,21 +36,23 @@ def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
     fsync_dir(path.parent)
 
 
-def write_if_changed(path: Path, text: str, mode: int) -> bool:
+def write_if_changed(path: Path, text: str, mode: int | None) -> bool:
     """write_atomic(), making missing folders, unless the file already holds exactly `text`
     with permission bits `mode`; True if it was written. Unchanged files are not touched, so
-    a program that applies the same settings at every boot writes nothing the second time."""
+    a program that applies the same settings at every boot writes nothing the second time.
+    mode None: the text alone decides (a FAT has no permissions: it reports its mount's)."""
     if holds(path, text, mode):
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, text.encode(), mode)
+    write_atomic(path, text.encode(), 0o644 if mode is None else mode)
     return True
 
 
-def holds(path: Path, text: str, mode: int) -> bool:
-    """Whether the file exists with exactly this text and these permission bits."""
+def holds(path: Path, text: str, mode: int | None) -> bool:
+    """Whether the file exists with exactly this text and (unless None) permission bits."""
     try:
-        return path.read_text() == text and (path.stat().st_mode & 0o777) == mode
+        same = path.read_text() == text
+        return same and (mode is None or (path.stat().st_mode & 0o777) == mode)
     except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
         return False
 

@@ -245,7 +245,9 @@ def report_error(m: Machine, config: Path, text: str) -> None:
     print(message, file=sys.stderr, flush=True)
     m.write(f"{RUN_DIR}/config-error.txt", message)
     try:
-        m.write("!" + str(config.parent / ERROR_NAME), message)
+        # The boot partition is a FAT: no modes to compare, and a write there only if the
+        # problems changed (a write per boot is a write per boot to the card).
+        m.write("!" + str(config.parent / ERROR_NAME), message, mode=None)
     except OSError as err:  # a read-only or full boot partition: /run still has it
         print(f"cannot write {config.parent / ERROR_NAME}: {err}", file=sys.stderr)
 

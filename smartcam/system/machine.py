@@ -44,7 +44,7 @@ class Machine:
         self.changes.append(what)
         print(("would change: " if self.dry_run else "changed: ") + what, flush=True)
 
-    def write(self, absolute: str, text: str, mode: int = 0o644) -> bool:
+    def write(self, absolute: str, text: str, mode: int | None = 0o644) -> bool:
         """Write a file (atomically) unless it already holds exactly this; True if written."""
         path = self.path(absolute)
         if self.dry_run:

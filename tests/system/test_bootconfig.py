@@ -213,3 +213,14 @@ def test_cloud_init_hosts_line_naming_us_is_left_alone(machine: Path) -> None:
     before = (machine / "etc/hosts").stat().st_mtime_ns
     assert run(machine, GOOD, []) == 0
     assert (machine / "etc/hosts").stat().st_mtime_ns == before
+
+
+def test_a_bad_file_left_as_it_is_writes_the_boot_partition_once(machine: Path) -> None:
+    """A FAT reports the mount's mode (0755 on a Pi) whatever was asked: compared by text."""
+    bad = GOOD.replace("[camera]", "[camera]\nfps = fast")
+    assert run(machine, bad, []) == bootconfig.EX_CONFIG
+    error = machine / "boot/firmware/smartcam-error.txt"
+    error.chmod(0o755)
+    before = error.stat().st_mtime_ns
+    assert run(machine, bad, []) == bootconfig.EX_CONFIG
+    assert error.stat().st_mtime_ns == before
