@@ -94,6 +94,12 @@ def _problems(
             if used / budget > 0.8:
                 say("warning", f"The spool is {used / budget:.0%} full; the oldest waiting "
                     "clip is dropped when it is full.")
+    retention = getattr(host.retention, "last", None) or {}
+    if retention.get("space_error"):
+        say("error", f"Retention: {retention['space_error']}")
+    if retention.get("skipped"):
+        say("warning", f"Retention could not delete {retention['skipped']} entries on the NAS "
+            f"and goes on without them (the first: {retention.get('skipped_first')}).")
     for level, message in host.cooperation.problems():
         say(level, message)
     if temperature is not None and temperature >= 80:

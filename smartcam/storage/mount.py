@@ -29,7 +29,7 @@ from smartcam.errors import SmartcamError
 MOUNTINFO = "/proc/self/mountinfo"
 FSTYPES = {"cifs": ("cifs", "smb3"), "nfs": ("nfs", "nfs4")}  # type -> accepted fstypes
 PROBE_SECONDS = 30.0  # at most one write probe per this many seconds
-PROBE_NAME = ".smartcam-probe"
+PROBE_NAME = ".smartcam-probe"  # one file, rewritten by each probe
 _ESCAPE = re.compile(r"\\([0-7]{3})")
 
 
@@ -213,7 +213,8 @@ class Nas:
                     os.write(probe, b"smartcam\n")
                 finally:
                     os.close(probe)
-                os.unlink(PROBE_NAME, dir_fd=fd)
+                # Left in place and rewritten next time: deleting it every 30 s would fill a
+                # recycle bin (Samba's vfs_recycle, Synology's #recycle) with probes.
                 self._writable = True
             except OSError:
                 self._writable = False

@@ -8,8 +8,14 @@ an upload that was killed. A clip's files go together, the sidecar first, so who
 sidecars stops showing the clip before its video disappears.
 
 Clip times come from the names, so the age check costs no stat; only deleted files are
-stat'ed (to report the bytes freed). The free-space floor is measured with statvfs once, then
-the bytes freed are counted against it, and measured again at the end.
+stat'ed (to report the bytes freed). Free space is measured again before each deletion for it.
+
+On a real NAS deleting does not always free anything: a recycle bin (Samba's vfs_recycle,
+Synology's #recycle) or snapshots keep the bytes. So deleting for space stops, with a message
+for the page, once it has deleted NOT_FREEING_AFTER clips whose bytes free space did not rise by
+at least half of; and it never takes clips of the last day, whatever the floor says. One entry
+that cannot be deleted (a server's vetoed @eaDir, a file we may not remove) is skipped and
+counted, and the rest is trimmed: it never stops retention for good.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ PART_AGE = 86400.0  # a hidden .part this old is from an upload that died
 # A clip named before this was recorded before the camera's clock was set (a Pi has no RTC):
 # its age is unknown, so it goes only when the NAS needs the room.
 CLOCK_FLOOR = "20250101T000000Z"
+SPARED_FOR_SPACE = 86400.0  # the last day's clips are never deleted to make room
+NOT_FREEING_AFTER = 3  # clips deleted for space before judging whether deleting helps
 
 
 def clips_in(names: list[str]) -> tuple[list[tuple[str, str, list[str]]], list[str]]:
@@ -86,7 +94,7 @@ class Retention:
         result: dict[str, Any] = {
             "at": utc(now), "scanned": 0, "deleted": 0, "deleted_for_space": 0,
             "freed_bytes": 0, "days_removed": 0, "parts_removed": 0, "free_percent": None,
-            "error": None,
+            "skipped": 0, "space_error": None, "error": None,
         }
         try:
             with self.nas.open(create=False) as camera_dir:
@@ -109,7 +117,7 @@ class Retention:
     def _trim(self, cam: int, now: float, result: dict[str, Any]) -> None:
         storage = self.cfg.storage
         cutoff = stamp(now - storage.retention_days * 86400) if storage.retention_days else ""
-        floor = self._floor(cam)
+        space = _SpaceTrim(self._floor(cam), stamp(now - SPARED_FOR_SPACE), cam)
         keep_day = datetime.fromtimestamp(now - 86400, UTC).strftime("%Y-%m-%d")
         for day in sorted(n for n in os.listdir(cam) if is_day(n)):
             try:
@@ -117,37 +125,59 @@ class Retention:
             except NotADirectoryError:
                 continue
             try:
-                names = os.listdir(fd)
-                clips, parts = clips_in(names)
-                result["scanned"] += len(clips)
-                removed = 0
-                for part in parts:
-                    if now - os.stat(part, dir_fd=fd).st_mtime > PART_AGE:
-                        os.unlink(part, dir_fd=fd)
-                        removed += 1
-                result["parts_removed"] += removed
-                for at, _stem, files in clips:
-                    old = CLOCK_FLOOR <= at < cutoff
-                    # Free space is measured again before each deletion for it: the other
-                    # cameras trim the same NAS at the same time.
-                    if not old and not (floor and free_space(cam)[0] < floor):
-                        break  # the rest of this day is newer still
-                    freed = self._delete(fd, files)
-                    removed += len(files)
-                    result["deleted"] += 1
-                    result["freed_bytes"] += freed
-                    if not old:
-                        result["deleted_for_space"] += 1
-                if day < keep_day and (removed or not names) and not os.listdir(fd):
+                touched = self._trim_day(fd, now, cutoff, space, result)
+                if day < keep_day and touched and not os.listdir(fd):
                     os.rmdir(day, dir_fd=cam)  # not yesterday's or today's: uploads go there
                     result["days_removed"] += 1
+            except OSError as err:  # this day (or what a server keeps in it): skip, go on
+                self._skipped(result, f"{day}: {err.strerror or err}")
             finally:
                 os.close(fd)
         free, total = free_space(cam)
         result["free_percent"] = round(100 * free / total, 2) if total else None
-        if floor and free < floor:
+        if space.not_freeing:
+            result["space_error"] = space.not_freeing
+            log.warning("retention: %s", space.not_freeing)
+        elif space.floor and free < space.floor:
             log.warning("the NAS is still below min_free = %s%% with none of this camera's clips"
-                        " left to delete", storage.min_free)
+                        " older than a day left to delete", storage.min_free)
+
+    def _trim_day(self, fd: int, now: float, cutoff: str, space: _SpaceTrim,
+                  result: dict[str, Any]) -> bool:
+        """Trim one day folder; whether it was empty or lost something (may now be empty)."""
+        names = os.listdir(fd)
+        clips, parts = clips_in(names)
+        result["scanned"] += len(clips)
+        before = result["deleted"] + result["parts_removed"]
+        for part in parts:
+            try:
+                if now - os.stat(part, dir_fd=fd).st_mtime > PART_AGE:
+                    os.unlink(part, dir_fd=fd)
+                    result["parts_removed"] += 1
+            except OSError as err:
+                self._skipped(result, f"{part}: {err.strerror or err}")
+        for at, stem, files in clips:
+            old = CLOCK_FLOOR <= at < cutoff
+            if not old and not space.wanted(at):
+                break  # the rest of this day is newer still
+            try:
+                freed = self._delete(fd, files)
+            except OSError as err:  # one clip we may not delete: the others still go
+                self._skipped(result, f"{stem}: {err.strerror or err}")
+                continue
+            result["deleted"] += 1
+            result["freed_bytes"] += freed
+            if not old:
+                result["deleted_for_space"] += 1
+                space.deleted(freed)
+        return not names or result["deleted"] + result["parts_removed"] > before
+
+    @staticmethod
+    def _skipped(result: dict[str, Any], what: str) -> None:
+        if not result["skipped"]:
+            log.warning("retention skips what it cannot delete, first: %s", what)
+        result["skipped"] += 1
+        result.setdefault("skipped_first", what)
 
     def _floor(self, cam: int) -> float:
         """The free bytes min_free asks of the NAS (0: no floor)."""
@@ -165,3 +195,38 @@ class Retention:
             except FileNotFoundError:
                 pass
         return freed
+
+
+class _SpaceTrim:
+    """Deleting for the free-space floor: whether the next clip should go, and whether it helps.
+
+    Free space is measured again before each deletion (the other cameras trim the same NAS at
+    the same time). It stops for good (this run) when deleting frees nothing, as behind a
+    recycle bin or snapshots, and never reaches the last day's clips."""
+
+    def __init__(self, floor: float, spared_from: str, cam: int):
+        self.floor, self.spared_from, self.cam = floor, spared_from, cam
+        self.start_free: int | None = None
+        self.count = 0
+        self.bytes = 0
+        self.not_freeing = ""
+
+    def wanted(self, at: str) -> bool:
+        if not self.floor or self.not_freeing or at >= self.spared_from:
+            return False
+        free = free_space(self.cam)[0]
+        if self.start_free is None:
+            self.start_free = free
+        elif self.count >= NOT_FREEING_AFTER and free - self.start_free < self.bytes / 2:
+            self.not_freeing = (
+                f"deleting clips does not free space on the NAS: {self.count} clips "
+                f"({self.bytes} bytes) deleted, free space rose by "
+                f"{max(0, free - self.start_free)} bytes. A recycle bin or snapshots keep them; "
+                "empty it or make room on the NAS. Deleting for space has stopped."
+            )
+            return False
+        return free < self.floor
+
+    def deleted(self, size: int) -> None:
+        self.count += 1
+        self.bytes += size

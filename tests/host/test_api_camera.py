@@ -78,6 +78,12 @@ def test_health_says_what_to_fix_for_dropped_clips_and_config_problems():
     assert "not mounted" in text and "3 clip(s) wait" in text and "90% full" in text
     assert "rejected" not in text  # only the last day's trouble is shown
     assert "cam-b's clock is +20 s off" in text  # cooperation says what is wrong with it
+    # Retention that cannot make room, or cannot delete something, says so.
+    host.retention.last = {"space_error": "deleting clips does not free space on the NAS",
+                           "skipped": 2, "skipped_first": "2026-03-01: Directory not empty"}
+    text = "\n".join(p["message"] for p in health_module.health(host)["problems"])
+    assert "Retention: deleting clips does not free space" in text
+    assert "could not delete 2 entries" in text and "Directory not empty" in text
 
 
 def test_a_signature_header_that_is_not_ascii_is_a_json_4xx_without_a_traceback(world):

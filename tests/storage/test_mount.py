@@ -82,7 +82,12 @@ def test_a_local_folder_is_created_and_probed(tmp_path):
         state = nas.look(fd)
     assert (tmp_path / "a" / "nas" / "cam-a").is_dir()
     assert state.mounted and state.writable and state.free_bytes > 0 and state.total_bytes > 0
-    assert os.listdir(tmp_path / "a" / "nas" / "cam-a") == []  # the probe cleaned up
+    # One probe file, rewritten by every probe: never deleted (a recycle bin would keep each).
+    assert os.listdir(tmp_path / "a" / "nas" / "cam-a") == [".smartcam-probe"]
+    inode = os.stat(tmp_path / "a" / "nas" / "cam-a" / ".smartcam-probe").st_ino
+    with nas.open() as fd:
+        assert nas.probe(fd, force=True)
+    assert os.stat(tmp_path / "a" / "nas" / "cam-a" / ".smartcam-probe").st_ino == inode
 
 
 def test_a_real_mount_is_accepted_until_it_goes_away(tmp_path):

@@ -219,3 +219,60 @@ def test_a_clip_named_before_the_clock_was_set_is_not_deleted_for_age(tmp_path, 
     result = Retention(cfg(tmp_path, days=3)).run_once(NOW.timestamp())
     assert stem in stems(cam) and result["error"] is None
     assert result["deleted"] == 14  # the clips of a known age still go
+
+
+def test_behind_a_recycle_bin_deleting_for_space_stops_and_says_so(tmp_path, yard, monkeypatch):
+    """Deleting frees nothing (Samba's vfs_recycle, snapshots): a few clips go, not the history."""
+    cam, made = yard
+    monkeypatch.setattr(retmod, "free_space", lambda fd: (5, 100))  # 5 % free, whatever we do
+    result = Retention(cfg(tmp_path, days=0, min_free=10)).run_once(NOW.timestamp())
+    assert result["deleted_for_space"] == retmod.NOT_FREEING_AFTER
+    assert stems(cam) == made[retmod.NOT_FREEING_AFTER:]
+    assert "does not free space" in result["space_error"]
+    assert "recycle bin" in result["space_error"]
+
+
+def test_the_last_days_clips_are_never_deleted_for_space(tmp_path, yard, monkeypatch):
+    cam, made = yard
+    total = 10**9
+
+    def fake_free_space(fd):  # frees what is deleted, but never enough
+        used = sum(p.stat().st_size for p in (tmp_path / "nas").rglob("*") if p.is_file())
+        return total // 100 - used, total
+
+    monkeypatch.setattr(retmod, "free_space", fake_free_space)
+    result = Retention(cfg(tmp_path, days=0, min_free=50)).run_once(NOW.timestamp())
+    # Clips at -1 h and -7 h are today's; -1 d -1 h is older than a day: it goes.
+    assert stems(cam) == made[-2:]
+    assert result["space_error"] is None
+
+
+def test_an_entry_that_cannot_be_deleted_is_skipped_and_the_rest_trimmed(
+    tmp_path, yard, monkeypatch
+):
+    """A day folder that looks empty but is not (Samba hides a vetoed @eaDir, so rmdir fails
+    ENOTEMPTY) and a clip refused EACCES stay; every other old clip still goes, every run."""
+    cam, made = yard
+    stuck = made[2]  # the second oldest day's first clip
+    oldest = cam / f"{NOW - timedelta(days=9):%Y-%m-%d}"
+    for p in oldest.iterdir():
+        p.unlink()
+    real_unlink, real_rmdir = os.unlink, os.rmdir
+
+    def unlink(name, *a, **k):
+        if str(name).startswith(stuck):
+            raise PermissionError(13, "Permission denied", name)
+        return real_unlink(name, *a, **k)
+
+    def rmdir(name, *a, **k):
+        if name == oldest.name:
+            raise OSError(39, "Directory not empty", name)
+        return real_rmdir(name, *a, **k)
+
+    monkeypatch.setattr(retmod.os, "unlink", unlink)
+    monkeypatch.setattr(retmod.os, "rmdir", rmdir)
+    for _ in range(2):
+        result = Retention(cfg(tmp_path, days=3)).run_once(NOW.timestamp())
+        assert stems(cam) == [stuck, *made[-6:]]
+        assert result["skipped"] == 2 and result["error"] is None
+        assert oldest.name in result["skipped_first"]
