@@ -147,6 +147,10 @@ def render(nas: Nas, settings: Mapping[str, Any]) -> dict[str, str]:
                 "Documentation=file:///boot/firmware/smartcam.conf",
                 "After=network-online.target",
                 "Wants=network-online.target",
+                # Each access to the automount while the NAS is away is a mount attempt; a few
+                # quick failures (Wi-Fi down, the NAS booting) would hit the default start
+                # limit and leave the automount dead until reboot. The NAS must come back.
+                "StartLimitIntervalSec=0",
                 "",
                 "[Mount]",
                 f"What={_escape_value(nas.share)}",

@@ -245,6 +245,33 @@ def test_steady_state_writes_nothing_to_the_card(cameras, nas) -> None:
     assert all(r["bytes"] == 0 for r in report.values()), report
 
 
+def test_the_nas_comes_back_by_itself_after_quick_mount_failures(cameras, nas) -> None:
+    """While the NAS refuses (its server stopped, as while it boots after a power cut), every
+    access to the unmounted share is a mount that fails at once; the automount must outlive
+    them, and every clip recorded meanwhile must arrive once the NAS is back."""
+    porch, _ = cameras
+    nas.stop()
+    try:
+        porch.ssh("systemctl stop mnt-nas.mount")
+        out = porch.ssh(
+            "for i in $(seq 10); do ls /mnt/nas >/dev/null 2>&1; done; "
+            "systemctl is-active mnt-nas.automount; systemctl show -p NRestarts,Result "
+            "mnt-nas.mount; journalctl -u mnt-nas.mount --no-pager | grep -c 'Failed to mount'",
+            check=False,
+        ).split()
+        time.sleep(10)  # the camera goes on recording into its spool
+        waiting = porch.ssh("ls /var/spool/smartcam/outbox", check=False).split()
+    finally:
+        nas.start()
+    assert out[0] == "active", out  # not dead from the start limit: the NAS can come back
+    assert int(out[-1]) >= 5, out  # the failures really happened
+    sidecars = [name for name in waiting if name.endswith(".json")]
+    assert sidecars, "no clip waited in the spool during the outage"
+    wait_for(lambda: all(list((nas.share / "porch").glob(f"*/{c}")) for c in sidecars),
+             timeout=300, what="the clips recorded during the outage on the NAS", poll=5)
+    FIGURES["nas_outage"] = {"mount_failures": int(out[-1]), "clips_waiting": len(sidecars)}
+
+
 def test_a_bad_smartcam_conf_boots_changes_nothing_and_says_why_on_the_card(cameras) -> None:
     _, garden = cameras
     garden.poweroff()

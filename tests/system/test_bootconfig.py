@@ -91,6 +91,7 @@ def test_a_good_file_is_applied_and_a_second_boot_writes_nothing(machine: Path) 
     assert "What=//nas.local/cams" in mount and "Type=cifs" in mount
     assert "credentials=/run/smartcam/nas-credentials" in mount and ",nofail," in mount
     assert "TimeoutSec=20" in mount
+    assert "StartLimitIntervalSec=0" in mount  # quick failures never kill the automount
     assert "TimeoutIdleSec=600" in (units / "mnt-nas.automount").read_text()
     creds = machine / "run/smartcam/nas-credentials"
     assert creds.read_text() == "username=cam\npassword=s3cret pass\n"
