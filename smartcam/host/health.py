@@ -80,15 +80,7 @@ def _problems(
                       and _age(d.get("time")) < RECENT_TROUBLE]
             if recent:
                 say(*_clip_trouble(what, recent, host))
-        nas = storage.get("nas_path") or host.cfg.storage.nas
-        backlog = storage.get("backlog_clips") or 0
-        if storage.get("nas_mounted") is False:
-            why = storage.get("nas_error") or f"{nas} is not mounted"
-            say("warning", f"The NAS is not available ({why}): {backlog} clip(s) wait in the "
-                "spool. Check the NAS, the network and [storage] share, username and password.")
-        elif storage.get("nas_writable") is False:
-            say("warning", f"The NAS at {nas} is mounted but not writable: check the share's "
-                "permissions for this user.")
+        nas_trouble(storage, host, say)
         used, budget = storage.get("spool_used_bytes"), storage.get("spool_budget_bytes")
         if isinstance(used, int | float) and isinstance(budget, int | float) and budget > 0:
             if used / budget > 0.8:
@@ -106,6 +98,30 @@ def _problems(
         say("warning", f"The CPU is hot ({temperature:.0f} °C) and may slow down: "
             "give the Pi some air or a heatsink.")
     return out
+
+
+def nas_trouble(storage: dict[str, Any], host: Any, say: Any) -> None:
+    """What is wrong with the NAS, told apart: down, full, over quota, read-only, refused."""
+    nas = storage.get("nas_path") or host.cfg.storage.nas
+    backlog = storage.get("backlog_clips") or 0
+    kind = storage.get("nas_trouble")
+    why = storage.get("last_error") or storage.get("nas_error") or f"{nas} is not mounted"
+    waiting = f"{backlog} clip(s) wait in the spool"
+    if storage.get("nas_mounted") is False or kind == "down":
+        say("warning", f"The NAS is not answering ({why}): {waiting}. Check that it is on and "
+            "on the network, and [storage] share.")
+    elif kind == "full":
+        say("error", f"The NAS is full ({why}): {waiting}. Retention deletes this camera's "
+            "oldest clips to keep [storage] min_free; make room on the NAS for more.")
+    elif kind == "over quota":
+        say("error", f"This camera's user is over its quota on the NAS ({why}): {waiting}. "
+            "Raise the quota, or lower [storage] retention_days.")
+    elif kind == "read-only":
+        say("error", f"The NAS share is read-only ({why}): {waiting}. Make it writable on "
+            "the NAS.")
+    elif kind == "refused" or storage.get("nas_writable") is False:
+        say("warning", f"The NAS refuses this camera's writes ({why}): {waiting}. Check "
+            "[storage] username and password and the share's permissions for that user.")
 
 
 def _age(stamp: Any) -> float:

@@ -87,6 +87,24 @@ def free_space(fd: int) -> tuple[int, int]:
     return st.f_bavail * st.f_frsize, st.f_blocks * st.f_frsize
 
 
+# What a NAS error means for the person reading the page, by errno: "down" for the rest.
+TROUBLE = {
+    errno.ENOSPC: "full",
+    errno.EDQUOT: "over quota",
+    errno.EROFS: "read-only",
+    errno.EACCES: "refused",
+    errno.EPERM: "refused",
+}
+
+
+def trouble(err: BaseException) -> str:
+    """What kind of NAS trouble an error is: down, full, over quota, read-only or refused.
+
+    A server that stopped answering shows as EHOSTDOWN, ETIMEDOUT, EIO, EAGAIN, ENOTCONN or
+    ESTALE on a mounted share, and as ENODEV or a refused connection on an automount: down."""
+    return TROUBLE.get(getattr(err, "errno", None), "down")
+
+
 @dataclass(frozen=True)
 class NasState:
     """What the last look at the NAS found (health shows it; taking it costs NAS I/O)."""
@@ -100,6 +118,7 @@ class NasState:
     total_bytes: int | None = None
     error: str | None = None
     checked: float | None = None  # wall clock
+    trouble: str | None = None  # trouble(): down, full, over quota, read-only, refused
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -228,14 +247,16 @@ class Nas:
     def look(self, fd: int) -> NasState:
         """The state of the opened NAS: mounted (it is), writable, free space."""
         fstype = None if self.type == "local" else getattr(mount_at(self._point()), "fstype", None)
-        error = None
+        error = kind = None
         try:
             writable = self.probe(fd)
         except OSError as err:
-            writable, error = False, f"cannot write in {self.path / self.camera}: {err}"
+            writable, kind = False, trouble(err)
+            error = f"cannot write in {self.path / self.camera}: {err}"
         free, total = free_space(fd)
         return NasState(str(self.path), self.type, True, writable, fstype, free, total, error,
-                        time.time())
+                        time.time(), kind)
 
     def down(self, error: str) -> NasState:
-        return NasState(str(self.path), self.type, False, False, error=error, checked=time.time())
+        return NasState(str(self.path), self.type, False, False, error=error, checked=time.time(),
+                        trouble="down")

@@ -36,7 +36,7 @@ from smartcam.config import Config
 from smartcam.errors import SmartcamError
 from smartcam.storage.budget import SpoolKeeper, remove_clip, waiting_clips
 from smartcam.storage.copy import CopyCorrupt, hash_at, put_file, sha256_fd, size_at
-from smartcam.storage.mount import Nas, NasState, NasUnavailable
+from smartcam.storage.mount import Nas, NasState, NasUnavailable, trouble
 from smartcam.timing import Timing
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,7 @@ class Uploader:
             "nas": self.nas.down("not checked yet").as_dict(), "uploading": None,
             "uploaded": 0, "uploaded_bytes": 0, "last_upload": None, "last_error": None,
             "failures": 0, "rejected": 0, "rejected_recent": deque(maxlen=RECENT),
+            "trouble": None,  # mount.trouble() of the last failed upload
         }
 
     # --- what other threads call -------------------------------------------------------------
@@ -84,6 +85,7 @@ class Uploader:
             rejected = list(s.pop("rejected_recent"))
         s["last_error"] = s["last_error"] or spool.pop("last_error")
         nas = s.pop("nas")
+        s["nas_trouble"] = s.pop("trouble") or nas["trouble"]
         return {**spool,
             "nas_path": nas["path"], "nas_type": nas["type"], "nas_fstype": nas["fstype"],
             "nas_mounted": nas["mounted"], "nas_writable": nas["writable"],
@@ -139,7 +141,7 @@ class Uploader:
                     if failures:
                         log.info("uploading again after %d failed tries", failures)
                     failures, retry_at, self.taking = 0, 0.0, True
-                    self._set(last_error=None, failures=0)
+                    self._set(last_error=None, failures=0, trouble=None)
                 except Exception as err:  # OSError above all; anything else is a bug: log it
                     failures, self.taking = failures + 1, False
                     delay = min(t.backoff_cap, t.backoff_first * 2 ** min(failures - 1, 30))
@@ -157,6 +159,8 @@ class Uploader:
             return
         text = str(err) or type(err).__name__
         self._set(last_error=text, failures=failures, uploading=None)
+        if isinstance(err, OSError) and (err.errno or isinstance(err, NasUnavailable)):
+            self._set(trouble=trouble(err))
         if isinstance(err, OSError):
             self.nas.forget_probe()
             if err.errno in (errno.ENOSPC, errno.EDQUOT):

@@ -188,3 +188,27 @@ def test_camera_going_away_mid_stream_ends_the_stream(tmp_path):
     finally:
         host.close()
         camera.stop()
+
+
+@pytest.mark.parametrize(("mounted", "kind", "error", "said"), [
+    (False, "down", "/mnt/nas is not mounted", "not answering"),
+    (True, "down", "[Errno 112] Host is down", "not answering"),
+    (True, "full", "[Errno 28] No space left on device", "The NAS is full"),
+    (True, "over quota", "[Errno 122] Disk quota exceeded", "over its quota"),
+    (True, "read-only", "[Errno 30] Read-only file system", "read-only"),
+    (True, "refused", "[Errno 13] Permission denied", "refuses this camera's writes"),
+])
+def test_health_tells_nas_trouble_apart(mounted, kind, error, said):
+    """A NAS that is down is not blamed on permissions; full, over quota and read-only say so."""
+    storage = {"nas_path": "/mnt/nas", "nas_mounted": mounted, "nas_writable": False,
+               "nas_trouble": kind, "last_error": error, "backlog_clips": 4}
+    host = SimpleNamespace(
+        cfg=from_text(""), config_error=None, version="9", started=time.time(),
+        retention=SimpleNamespace(last=None), link=SimpleNamespace(connected=True, last_status={}),
+        uploader=SimpleNamespace(health=lambda: storage),
+        cooperation=SimpleNamespace(problems=lambda: []),
+    )
+    (problem,) = health_module.health(host)["problems"]
+    assert said in problem["message"] and error in problem["message"]
+    assert "4 clip(s) wait" in problem["message"]
+    assert ("permissions" in problem["message"]) == (kind == "refused")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 
@@ -114,3 +115,24 @@ def test_a_real_mount_is_accepted_until_it_goes_away(tmp_path):
     with pytest.raises(NasUnavailable), nas.open():
         pass
     assert list(point.iterdir()) == []
+
+
+@pytest.mark.parametrize(("code", "kind"), [
+    (errno.ENOSPC, "full"), (errno.EDQUOT, "over quota"), (errno.EROFS, "read-only"),
+    (errno.EACCES, "refused"), (errno.EHOSTDOWN, "down"), (errno.EIO, "down"),
+    (errno.ESTALE, "down"), (errno.ETIMEDOUT, "down"),
+])
+def test_a_failed_write_probe_says_what_kind_of_trouble(tmp_path, monkeypatch, code, kind):
+    nas = Nas(cfg(tmp_path, "local", tmp_path / "nas"))
+    real_open = os.open
+
+    def refusing(path, flags, *a, **k):
+        if path == ".smartcam-probe":
+            raise OSError(code, os.strerror(code))
+        return real_open(path, flags, *a, **k)
+
+    with nas.open() as fd:
+        monkeypatch.setattr(os, "open", refusing)
+        state = nas.look(fd)
+    assert (state.writable, state.trouble) == (False, kind)
+    assert nas.down("gone").trouble == "down"

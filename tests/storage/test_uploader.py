@@ -398,6 +398,7 @@ def test_a_full_nas_asks_retention_to_make_room(rig, monkeypatch):
     with r.running() as up:
         wait_for(lambda: up.health()["failures"], what="the failed upload")
         assert full.wait(5)
+        assert up.health()["nas_trouble"] == "full"  # the page says full, not "permissions"
 
 
 def test_clips_recorded_under_an_old_name_go_to_the_cameras_folder(rig):

@@ -93,6 +93,9 @@ STORAGE = obj(
         "nas_free_bytes": nullable({"type": "integer"}),
         "nas_total_bytes": nullable({"type": "integer"}),
         "nas_error": nullable(TEXT),
+        "nas_trouble": nullable({"type": "string", "enum": [
+            "down", "full", "over quota", "read-only", "refused", None],
+            "description": "what is wrong with the NAS, if anything"}),
         "nas_checked": nullable(TEXT),
         "spool_budget_bytes": {"type": "integer"},
         "spool_used_bytes": {"type": "integer"},
