@@ -248,7 +248,8 @@ def test_steady_state_writes_nothing_to_the_card(cameras, nas) -> None:
 def test_the_nas_comes_back_by_itself_after_quick_mount_failures(cameras, nas) -> None:
     """While the NAS refuses (its server stopped, as while it boots after a power cut), every
     access to the unmounted share is a mount that fails at once; the automount must outlive
-    them, and every clip recorded meanwhile must arrive once the NAS is back."""
+    them (N1), the host must restart without it (N2), and every clip recorded meanwhile must
+    arrive once the NAS is back."""
     porch, _ = cameras
     nas.stop()
     try:
@@ -259,6 +260,13 @@ def test_the_nas_comes_back_by_itself_after_quick_mount_failures(cameras, nas) -
             "mnt-nas.mount; journalctl -u mnt-nas.mount --no-pager | grep -c 'Failed to mount'",
             check=False,
         ).split()
+        # The host restarted meanwhile (a watchdog, a reboot) starts and serves its page.
+        restarted = time.monotonic()
+        porch.ssh("systemctl restart smartcam-host", check=False, timeout=120)
+        wait_for(lambda: porch.ssh("systemctl is-active smartcam-host", check=False).strip()
+                 == "active", timeout=60, what="the host restarted", poll=1)  # fmt: skip
+        assert get_json(porch, "/api/v1/health")["camera"] == "porch"
+        FIGURES["host_restart_nas_away_seconds"] = round(time.monotonic() - restarted, 1)
         time.sleep(10)  # the camera goes on recording into its spool
         waiting = porch.ssh("ls /var/spool/smartcam/outbox", check=False).split()
     finally:
