@@ -261,7 +261,12 @@ def test_the_nas_comes_back_by_itself_after_quick_mount_failures(cameras, nas) -
     porch, _ = cameras
     nas.stop()
     try:
-        porch.ssh("systemctl stop mnt-nas.mount")
+
+        def unmounted() -> bool:  # an access by the uploader may start the mount again at once
+            porch.ssh("systemctl stop mnt-nas.mount", check=False)
+            return porch.ssh("findmnt -n -t cifs /mnt/nas", check=False).strip() == ""
+
+        wait_for(unmounted, timeout=120, what="the share unmounted", poll=2)
         out = porch.ssh(
             "for i in $(seq 10); do ls /mnt/nas >/dev/null 2>&1; done; "
             "systemctl is-active mnt-nas.automount; systemctl show -p NRestarts,Result "
@@ -273,16 +278,19 @@ def test_the_nas_comes_back_by_itself_after_quick_mount_failures(cameras, nas) -
         porch.ssh("systemctl restart smartcam-host", check=False, timeout=120)
         wait_for(lambda: porch.ssh("systemctl is-active smartcam-host", check=False).strip()
                  == "active", timeout=60, what="the host restarted", poll=1)  # fmt: skip
-        assert get_json(porch, "/api/v1/health")["camera"] == "porch"
+        health = wait_for(lambda: page_up(porch), timeout=60, what="porch's page", poll=1)
+        assert health["camera"] == "porch"
         FIGURES["host_restart_nas_away_seconds"] = round(time.monotonic() - restarted, 1)
-        time.sleep(10)  # the camera goes on recording into its spool
-        waiting = porch.ssh("ls /var/spool/smartcam/outbox", check=False).split()
+
+        def waiting() -> list[str]:  # the camera goes on recording into its spool
+            names = porch.ssh("ls /var/spool/smartcam/outbox", check=False).split()
+            return [name for name in names if name.endswith(".json")]
+
+        sidecars = wait_for(waiting, timeout=120, what="a clip waiting in the spool", poll=3)
     finally:
         nas.start()
     assert out[0] == "active", out  # not dead from the start limit: the NAS can come back
     assert int(out[-1]) >= 5, out  # the failures really happened
-    sidecars = [name for name in waiting if name.endswith(".json")]
-    assert sidecars, "no clip waited in the spool during the outage"
     wait_for(lambda: all(list((nas.share / "porch").glob(f"*/{c}")) for c in sidecars),
              timeout=300, what="the clips recorded during the outage on the NAS", poll=5)
     FIGURES["nas_outage"] = {"mount_failures": int(out[-1]), "clips_waiting": len(sidecars)}
