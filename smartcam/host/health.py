@@ -80,7 +80,7 @@ def _problems(
                       and _age(d.get("time")) < RECENT_TROUBLE]
             if recent:
                 say(*_clip_trouble(what, recent, host))
-        nas_trouble(storage, host, say)
+        _nas_trouble(storage, host, say)
         used, budget = storage.get("spool_used_bytes"), storage.get("spool_budget_bytes")
         if isinstance(used, int | float) and isinstance(budget, int | float) and budget > 0:
             if used / budget > 0.8:
@@ -100,7 +100,7 @@ def _problems(
     return out
 
 
-def nas_trouble(storage: dict[str, Any], host: Any, say: Any) -> None:
+def _nas_trouble(storage: dict[str, Any], host: Any, say: Any) -> None:
     """What is wrong with the NAS, told apart: down, full, over quota, read-only, refused."""
     nas = storage.get("nas_path") or host.cfg.storage.nas
     backlog = storage.get("backlog_clips") or 0

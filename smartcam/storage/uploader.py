@@ -159,10 +159,10 @@ class Uploader:
             return
         text = str(err) or type(err).__name__
         self._set(last_error=text, failures=failures, uploading=None)
-        if isinstance(err, OSError) and (err.errno or isinstance(err, NasUnavailable)):
-            self._set(trouble=trouble(err))
         if isinstance(err, OSError):
             self.nas.forget_probe()
+            if err.errno or isinstance(err, NasUnavailable):  # not a bad copy: the NAS's doing
+                self._set(trouble=trouble(err))
             if err.errno in (errno.ENOSPC, errno.EDQUOT):
                 self.on_full()  # retention makes room now, not in ten minutes
             level = logging.ERROR if failures == 1 else logging.WARNING

@@ -139,14 +139,11 @@ class Guest:
         def up() -> bool:
             assert self.alive(), f"{self.name} stopped; console:\n{self.tail()}"
             try:
-                return self.ssh("true", check=False, timeout=30) == "" and self._ssh_ok()
+                return self.ssh("echo ok", check=False, timeout=30).strip() == "ok"
             except subprocess.TimeoutExpired:
                 return False
 
         wait_for(up, timeout=timeout, what=f"{self.name} answering SSH", poll=5)
-
-    def _ssh_ok(self) -> bool:
-        return self.ssh("echo ok", check=False, timeout=30).strip() == "ok"
 
     def tail(self, lines: int = 60) -> str:
         try:
