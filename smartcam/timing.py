@@ -17,6 +17,9 @@ class Timing:
     drop_grace: float = 60.0  # while the NAS takes clips, a clip waits this long before a drop
     backoff_first: float = 1.0  # a failed upload is retried after this, doubling ...
     backoff_cap: float = 60.0  # ... up to this
+    confirm_after: float = 60.0  # an uploaded clip is looked for on the NAS again, and its
+    # spool copy deleted, after this: a NAS writes a rename from memory to its disk within
+    # 5 s (ext4) to 30 s (btrfs), so a power cut there before then loses the clip
     mount_poll: float = 2.0  # look at mountinfo to notice the NAS going or coming back
     tick: float = 0.5  # the longest a loop waits before looking at stop
     # storage: retention

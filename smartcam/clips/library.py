@@ -1,16 +1,21 @@
 """A camera's clips, newest first: what the page lists and the API serves.
 
-Clips live in two places: on the NAS under `<nas>/<camera>/<YYYY-MM-DD>/` once uploaded, and
-in `<spool>/outbox/` while they wait. Both use the stem `<camera>_<YYYYMMDDTHHMMSSZ>_<event>`
-and publish the `.json` sidecar last, so a sidecar means a whole clip; a clip found in both
-places is shown once, from the NAS.
+Clips live on the NAS under `<nas>/<camera>/<YYYY-MM-DD>/` once uploaded, in
+`<spool>/outbox/` while they wait, and in `<spool>/uploaded/` for a while after their upload
+(clips.spool). All use the stem `<camera>_<YYYYMMDDTHHMMSSZ>_<event>` and publish the `.json`
+sidecar last, so a sidecar means a whole clip; a clip found in several places is shown once,
+from the NAS, and its spool copy is remembered (`spool_copy`) for when the NAS does not answer.
 
 One background indexer (`run`, on its own thread) does all the I/O: it lists the folders
 (each listing kept until the folder's mtime changes), reads each new or changed sidecar once,
-and publishes a `Snapshot`. Requests answer from the last snapshot and never touch the disk, so
-a NAS that hangs stalls only the indexer: the page keeps answering with what was known, and
-says how old that is (`listed_at`). Only paths built here from names found on disk are ever
-served: an event id from a request is validated and looked up, never joined onto a path.
+and publishes a `Snapshot`, the spool's part first so a NAS that hangs does not hold up a new
+clip. Requests answer from the last snapshot and never touch the disk, so a NAS that hangs
+stalls only the indexer: the page keeps answering with what was known, and says how old that
+is (`listed_at`). The indexer reads the NAS only while it is mounted (`nas_mounted`, from
+mountinfo), so it never starts an automount itself; and `answering()` says whether its last
+look at the NAS went well lately, so that nothing is handed to nginx to read from a dead share.
+Only paths built here from names found on disk are ever served: an event id from a request is
+validated and looked up, never joined onto a path.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -33,6 +39,7 @@ from smartcam.clips.names import (
     ClipName,
     is_day,
 )
+from smartcam.clips.spool import SpoolDirs
 from smartcam.config import Config
 from smartcam.errors import SmartcamError
 
@@ -40,6 +47,7 @@ log = logging.getLogger(__name__)
 CURSOR = re.compile(rf"(?P<stamp>{STAMP_PATTERN})_(?P<event>{EVENT_PATTERN})")
 SETTLE_SECONDS = 2.0  # a folder changed this recently may change again within its mtime tick
 INDEX_EVERY = 2.0  # seconds between the indexer's looks, unless woken sooner
+ANSWER_WINDOW = 10.0  # the NAS answers while the indexer's last good look is this recent
 
 
 @dataclass(frozen=True)
@@ -110,7 +118,8 @@ class Snapshot:
     entries: tuple[Entry, ...] = ()
     by_event: dict[str, Entry] = field(default_factory=dict)
     by_incident: dict[str, tuple[Entry, ...]] = field(default_factory=dict)
-    listed_at: float | None = None  # wall clock of the look it is from; None: none yet
+    spooled: dict[str, Entry] = field(default_factory=dict)  # by event: the spool's copies
+    listed_at: float | None = None  # wall clock of the last look that reached the NAS
 
 
 class BadQuery(SmartcamError, ValueError):
@@ -137,14 +146,18 @@ def check_cursor(cursor: str) -> tuple[str, str]:
 
 
 class ClipLibrary:
-    """One camera's clips in its NAS folder and its spool's outbox."""
+    """One camera's clips in its NAS folder and its spool."""
 
-    def __init__(self, cfg: Config, every: float = INDEX_EVERY):
+    def __init__(self, cfg: Config, every: float = INDEX_EVERY,
+                 nas_mounted: Callable[[], bool] = lambda: True):
         self.camera_dir = cfg.storage.nas / cfg.camera.name
-        self.outbox = cfg.storage.spool / "outbox"
+        dirs = SpoolDirs(cfg.storage.spool)
+        self.spool_folders = (dirs.outbox, dirs.uploaded)
         self.every = every
+        self.nas_mounted = nas_mounted
         self.snapshot = Snapshot()
         self.alive = time.monotonic()
+        self.nas_seen = -1e18  # time.monotonic() of the last look that reached the NAS
         self._wake = threading.Event()
         self._scanning = threading.Lock()
         self._folders: dict[Path, tuple[int, list[Entry]]] = {}  # folder -> (mtime_ns, entries)
@@ -199,13 +212,23 @@ class ClipLibrary:
         entry = self.snapshot.by_event.get(event) if EVENT_ID.fullmatch(event) else None
         return (entry.clip, entry.card()) if entry else None
 
+    def spool_copy(self, event: str) -> Clip | None:
+        """The spool's copy of a clip (waiting, or kept after its upload), or None."""
+        entry = self.snapshot.spooled.get(event) if EVENT_ID.fullmatch(event) else None
+        return entry.clip if entry else None
+
+    def answering(self) -> bool:
+        """Did the NAS answer the indexer lately? (No I/O: a hung NAS holds up the indexer,
+        and so its last good look grows old.)"""
+        return time.monotonic() - self.nas_seen < ANSWER_WINDOW and self.nas_mounted()
+
     def holds(self, path: Path) -> bool:
         """Is `path` a file in this camera's folders, and no link to elsewhere? Anyone who can
         write to the share could plant `<day>/<stem>.mp4 -> /boot/firmware/smartcam.conf`."""
         if path.is_symlink():
             return False
         real = Path(os.path.realpath(path))
-        roots = (Path(os.path.realpath(self.camera_dir)), Path(os.path.realpath(self.outbox)))
+        roots = [Path(os.path.realpath(f)) for f in (self.camera_dir, *self.spool_folders)]
         return any(real.is_relative_to(root) for root in roots)
 
     # -- the indexer: all the I/O ------------------------------------------------------------------
@@ -231,21 +254,29 @@ class ClipLibrary:
             return self._scan()
 
     def _scan(self) -> Snapshot:
+        spool = [(folder, self._spool_folder(folder)) for folder in self.spool_folders]
+        self._publish(spool, self._known_nas(), self.snapshot.listed_at)
         started = time.time()
-        folders = [(self.outbox, "spool"), *((d, "nas") for d in self._day_folders())]
-        for gone in self._folders.keys() - {folder for folder, _ in folders}:
-            self._folders.pop(gone, None)  # a day folder retention removed
-        listed = [(folder, self._folder(folder, kind)) for folder, kind in folders]
+        nas = self._nas_folders()
+        if nas is None:  # not mounted, or not answering: its clips as of the last good look
+            return self.snapshot
+        self.nas_seen = time.monotonic()
+        return self._publish(spool, nas, started)
+
+    def _publish(self, spool: list[tuple[Path, list[Entry]]], nas: list[tuple[Path, list[Entry]]],
+                 listed_at: float | None) -> Snapshot:
+        listed = spool + nas
         signature = tuple((folder, self._folders.get(folder, (0,))[0]) for folder, _ in listed)
         if signature == self._signature and all(mtime for _, mtime in signature):
-            self.snapshot = replace(self.snapshot, listed_at=started)  # nothing changed
+            self.snapshot = replace(self.snapshot, listed_at=listed_at)  # nothing changed
             return self.snapshot
         self._signature = signature
-        by_event: dict[str, Entry] = {}
-        for _, entries in listed:  # the outbox first, so a NAS copy wins
+        spooled = {entry.clip.event: entry for _, entries in spool for entry in entries}
+        by_event = dict(spooled)
+        for _, entries in nas:  # a NAS copy wins
             for entry in entries:
                 by_event[entry.clip.event] = entry
-        live = {e.clip.sidecar for e in by_event.values()}
+        live = {e.clip.sidecar for e in (*by_event.values(), *spooled.values())}
         self._entries = {p: v for p, v in self._entries.items() if p in live}
         entries = tuple(sorted(by_event.values(), key=lambda e: e.clip.key, reverse=True))
         by_incident: dict[str, list[Entry]] = {}
@@ -253,33 +284,59 @@ class ClipLibrary:
             for incident in entry.incidents:
                 by_incident.setdefault(incident, []).append(entry)
         self.snapshot = Snapshot(entries, by_event, {k: tuple(v) for k, v in by_incident.items()},
-                                 started)
+                                 spooled, listed_at)
         return self.snapshot
 
-    def _day_folders(self) -> list[Path]:
+    def _spool_folder(self, folder: Path) -> list[Entry]:
         try:
-            with os.scandir(self.camera_dir) as entries:
-                names = [e.name for e in entries if is_day(e.name) and e.is_dir()]
-        except OSError:  # no NAS folder yet, or the NAS is away
-            return []
-        return [self.camera_dir / name for name in sorted(names, reverse=True)]
-
-    def _folder(self, folder: Path, kind: str) -> list[Entry]:
-        """The clips whose sidecar is in a folder, kept until the folder's mtime changes."""
-        try:
-            mtime = folder.stat().st_mtime_ns
-        except OSError:
+            return self._folder(folder, "spool")
+        except OSError:  # not made yet
             self._folders.pop(folder, None)
             return []
+
+    def _known_nas(self) -> list[tuple[Path, list[Entry]]]:
+        """The NAS's day folders as the last look found them, newest first."""
+        return sorted(((f, v[1]) for f, v in self._folders.items() if f.parent == self.camera_dir),
+                      reverse=True)
+
+    def _nas_folders(self) -> list[tuple[Path, list[Entry]]] | None:
+        """The NAS's day folders, newest first, each with its clips; None when the NAS is not
+        mounted or a look fails (then nothing known is forgotten)."""
+        if not self.nas_mounted():
+            return None
+        try:
+            with os.scandir(self.camera_dir) as entries:
+                days = [self.camera_dir / e.name for e in entries
+                        if is_day(e.name) and e.is_dir()]
+        except FileNotFoundError:
+            days = []  # no clip uploaded yet
+        except OSError as err:
+            log.debug("cannot list %s: %s", self.camera_dir, err)
+            return None
+        listed = []
+        for day in sorted(days, reverse=True):
+            try:
+                listed.append((day, self._folder(day, "nas")))
+            except FileNotFoundError:
+                self._folders.pop(day, None)  # deleted by retention meanwhile
+            except OSError as err:
+                log.debug("cannot list %s: %s", day, err)
+                return None
+        for gone in {f for f, _ in self._known_nas()} - set(days):
+            self._folders.pop(gone, None)  # a day folder retention removed
+        return listed
+
+    def _folder(self, folder: Path, kind: str) -> list[Entry]:
+        """The clips whose sidecar is in a folder, kept until the folder's mtime changes.
+        Raises OSError when the folder or a sidecar in it cannot be read: it is read again
+        next time, and no clip is forgotten for a passing error."""
+        mtime = folder.stat().st_mtime_ns
         cached = self._folders.get(folder)
         if cached and cached[0] == mtime:
             return cached[1]
         entries = []
-        try:
-            with os.scandir(folder) as listing:
-                names = [e.name for e in listing]
-        except OSError:
-            return cached[1] if cached else []
+        with os.scandir(folder) as listing:
+            names = [e.name for e in listing]
         for name in names:
             stem, dot, suffix = name.rpartition(".")
             parsed = ClipName.parse(stem) if dot and suffix == "json" else None
@@ -295,10 +352,11 @@ class ClipLibrary:
         return entries
 
     def _entry(self, clip: Clip) -> Entry | None:
-        """A clip's sidecar, read only when it is new or changed."""
+        """A clip's sidecar, read only when it is new or changed; None when it is gone or not
+        a sidecar. Raises OSError when it cannot be read."""
         try:
             st = clip.sidecar.stat()
-        except OSError:
+        except FileNotFoundError:
             return None
         known = self._entries.get(clip.sidecar)
         if known and known[:2] == (st.st_mtime_ns, st.st_size):
@@ -321,10 +379,12 @@ def _heat_bytes(rows: Any) -> bytes:
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
+    """A sidecar's JSON object; None when it is gone or not one. Raises other OSErrors."""
     try:
         data = json.loads(path.read_bytes())
-    except (OSError, ValueError) as err:
-        if not isinstance(err, FileNotFoundError):
-            log.warning("cannot read the sidecar %s: %s", path, err)
+    except FileNotFoundError:
+        return None
+    except ValueError as err:
+        log.warning("cannot read the sidecar %s: %s", path, err)
         return None
     return data if isinstance(data, dict) else None

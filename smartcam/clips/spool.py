@@ -2,7 +2,9 @@
 takes them, and how much room both keep free.
 
 `<spool>/recording/` holds clips being written, `outbox/` whole clips waiting for the NAS
-(moved there atomically, sidecar last), `rejected/` clips that can never be uploaded. The
+(moved there atomically, sidecar last), `uploaded/` the spool's copies of clips already on the
+NAS, kept until the NAS has surely kept them (its disk, not only its memory) or the room is
+needed, and `rejected/` clips that can never be uploaded. The
 spool is a RAM disk that may be smaller than `[storage] spool_size`: the camera splits a clip
 early when the free room falls below `headroom()`, and the uploader's keeper drops waiting
 clips to keep that room free, so recording never runs into a full disk.
@@ -29,6 +31,10 @@ class SpoolDirs:
     @property
     def outbox(self) -> Path:
         return self.root / "outbox"
+
+    @property
+    def uploaded(self) -> Path:
+        return self.root / "uploaded"
 
     @property
     def rejected(self) -> Path:

@@ -54,7 +54,8 @@ class Host:
         self.link = CameraLink(cfg.camera.control_socket)
         self.uploader = Uploader(cfg, timing)
         self.retention = Retention(cfg, timing)
-        self.library = ClipLibrary(cfg)  # the clip list's indexer: its own thread does the I/O
+        # The clip list's indexer: its own thread does the I/O, on the NAS only while mounted.
+        self.library = ClipLibrary(cfg, nas_mounted=self.uploader.nas.mounted)
         self.uploader.on_full = self.retention.wake
         self.uploader.on_uploaded = self.library.wake
         self.link.listeners.append(self._on_event)

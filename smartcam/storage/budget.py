@@ -1,9 +1,10 @@
-"""The spool's budget: recording/ + outbox/ + rejected/ kept under `spool_size` (or what the RAM
-disk really holds, less the headroom the camera needs to go on writing, if that is less) while
-the NAS does not take clips, by dropping what is least worth keeping: rejected clips first (they
-can never be uploaded), then the oldest waiting clip (a logged ERROR, counted and shown on the
-page). The camera splits a long clip when the room runs short, so there is always a waiting
-clip to drop before the one being written runs into a full disk.
+"""The spool's budget: recording/ + outbox/ + uploaded/ + rejected/ kept under `spool_size` (or
+what the RAM disk really holds, less the headroom the camera needs to go on writing, if that is
+less) by letting go of what is least worth keeping: first the spool's copies of clips already
+uploaded (the NAS has them; they are kept only in case it loses them, see storage.uploader),
+then rejected clips (they can never be uploaded), then the oldest waiting clip (a logged ERROR,
+counted and shown on the page). The camera splits a long clip when the room runs short, so
+there is always a waiting clip to drop before the one being written runs into a full disk.
 
 While the NAS does take clips, a waiting clip is given `Timing.drop_grace` seconds to be
 uploaded before it may be dropped: a spool squeezed below the budget (the RAM is short) then
@@ -102,15 +103,18 @@ class SpoolKeeper:
                  nas_taking: Callable[[], bool] = lambda: False):
         dirs = SpoolDirs(spool)
         self.recording, self.outbox, self.rejected = dirs.recording, dirs.outbox, dirs.rejected
+        self.uploaded = dirs.uploaded
         self.spool_size, self.headroom = spool_size, headroom
         self.budget = spool_size
         self.timing = timing or Timing()
         self._on_arrival = on_arrival
         self._nas_taking = nas_taking  # the uploader's last turn went well
         self._lock = threading.Lock()  # drops vs. the clip being uploaded; never over NAS I/O
+        self.watching = threading.Event()  # set once run() tried to watch the outbox
         self._busy: str | None = None
         self._stats: dict[str, Any] = {
             "backlog_clips": 0, "backlog_bytes": 0, "spool_used_bytes": 0, "dropped": 0,
+            "kept_clips": 0, "kept_bytes": 0,  # copies of uploaded clips
             "dropped_recent": deque(maxlen=RECENT), "last_error": None,
         }
 
@@ -140,6 +144,7 @@ class SpoolKeeper:
             while not stop.is_set():
                 if watch is None and time.monotonic() >= watch_at:
                     watch, watch_at = self._watch(), time.monotonic() + t.rescan
+                    self.watching.set()
                 arrived: list[str] = []
                 if watch:
                     arrived = watch.wait(t.tick)
@@ -169,23 +174,29 @@ class SpoolKeeper:
             return None
 
     def keep_budget(self) -> None:
-        """Drop rejected, then the oldest waiting clips while the spool is over its budget."""
+        """Let go of uploaded copies, then rejected, then the oldest waiting clips while the
+        spool is over its budget."""
         with self._lock:
             try:
                 clips = waiting_clips(self.outbox)
+                copies = waiting_clips(self.uploaded) if self.uploaded.is_dir() else []
                 used = dir_bytes(self.recording) + dir_bytes(self.outbox)
                 rejected = dir_bytes(self.rejected) if self.rejected.is_dir() else 0
                 free = disk(self.outbox)[0]
             except FileNotFoundError:
                 return
+            spare = sum(c.size for c in copies)
             # What we hold plus what is still free: the disk may be smaller than spool_size,
             # or shared; the camera needs `headroom` of it to go on writing.
-            self.budget = max(0, min(self.spool_size, used + rejected + free - self.headroom))
-            used += self._trim_rejected(self.budget - used - rejected, rejected)
+            self.budget = max(0, min(self.spool_size,
+                                     used + spare + rejected + free - self.headroom))
+            copies = self._let_go(copies, self.budget - used - spare - rejected)
+            spare = sum(c.size for c in copies)
+            used += self._trim_rejected(self.budget - used - spare - rejected, rejected)
             taking = self._nas_taking()  # then only a clip the uploader has not reached goes
             kept = []
             for clip in clips:
-                if (used <= self.budget or not clip.complete or clip.stem == self._busy
+                if (used + spare <= self.budget or not clip.complete or clip.stem == self._busy
                         or (taking and time.time() - clip.since < self.timing.drop_grace)):
                     kept.append(clip)
                     continue
@@ -193,7 +204,19 @@ class SpoolKeeper:
                 used -= clip.size
             backlog = [c for c in kept if c.complete]
             self._stats.update(backlog_clips=len(backlog),
-                               backlog_bytes=sum(c.size for c in backlog), spool_used_bytes=used)
+                               backlog_bytes=sum(c.size for c in backlog),
+                               kept_clips=len(copies), kept_bytes=spare,
+                               spool_used_bytes=used)  # copies go whenever room is needed
+
+    def _let_go(self, copies: list[Waiting], room: int) -> list[Waiting]:
+        """Delete uploaded copies, oldest first, until `room` is not negative; those left."""
+        while copies and room < 0:
+            copy = copies.pop(0)
+            remove_clip(self.uploaded, copy.stem)
+            log.info("let go of the spool's copy of %s: the NAS has it, the spool needs the room",
+                     copy.stem)
+            room += copy.size
+        return copies
 
     def _trim_rejected(self, room: int, left: int) -> int:
         """Delete rejected files, oldest first, until `room` is not negative; the bytes left."""

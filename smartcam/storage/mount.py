@@ -153,6 +153,14 @@ class Nas:
             return f"{self.path} is a {mount.fstype} mount, not {self.type}"
         return None
 
+    def mounted(self) -> bool:
+        """Is the NAS itself mounted (not only its automount)? From mountinfo: looking at it
+        then costs no NAS I/O and never starts an automount."""
+        if self.type == "local":
+            return True
+        mount = mount_at(self._point())
+        return mount is not None and mount.fstype in FSTYPES.get(self.type, (mount.fstype,))
+
     def _automount_only(self) -> bool:
         mount = mount_at(self._point())
         return mount is not None and mount.fstype == "autofs"

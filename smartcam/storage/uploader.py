@@ -5,9 +5,15 @@ keeps the spool under its budget and wakes this loop when a clip arrives; the lo
 takes complete clips (the sidecar is there) oldest first. Per clip and per file (video,
 thumbnail, sidecar LAST): a verified copy (storage.copy: `.<name>.part`, fsync, size and, for
 the video, the sha256 read back from the NAS against the sidecar, rename, fsync the folder);
-only then is the clip removed from the spool (the sidecar last). A file already on the NAS
-with the right size and hash is not copied again, so a pass killed anywhere leaves only hidden
-.part files there and the next pass finishes it.
+only then does the clip leave the outbox (the sidecar last). A file already on the NAS with the
+right size and hash is not copied again, so a pass killed anywhere leaves only hidden .part
+files there and the next pass finishes it.
+An uploaded clip is not deleted at once: fsync of a folder does nothing on cifs, and a NAS holds
+a rename in memory for seconds (ext4's journal) to half a minute (btrfs) before its disk has
+it, so a power cut there right after an upload would lose the clip on both sides. It moves to
+`<spool>/uploaded/`; a turn `Timing.confirm_after` seconds later looks for it on the NAS again
+and deletes the copy, or, if the NAS lost it, puts it back in the outbox to be uploaded again.
+The spool keeper lets go of such copies first when the room is needed.
 Any OSError retries the whole turn with exponential backoff (capped); the NAS coming back (seen
 in mountinfo, which costs no NAS I/O) or `wake()` retries at once. A sidecar that is not valid
 JSON with the fields we need, or a video that does not match its sidecar, moves the clip to
@@ -31,7 +37,7 @@ from typing import Any
 
 from smartcam.clips.names import PUBLISH_ORDER, ClipName, utc
 from smartcam.clips.sidecar import ClipRejected, read_sidecar
-from smartcam.clips.spool import headroom
+from smartcam.clips.spool import SpoolDirs, headroom
 from smartcam.config import Config
 from smartcam.errors import SmartcamError
 from smartcam.storage.budget import SpoolKeeper, remove_clip, waiting_clips
@@ -54,7 +60,8 @@ class Uploader:
         self.cfg = cfg
         self.timing = timing or Timing()
         spool = Path(cfg.storage.spool)
-        self.outbox, self.rejected = spool / "outbox", spool / "rejected"
+        dirs = SpoolDirs(spool)
+        self.outbox, self.uploaded, self.rejected = dirs.outbox, dirs.uploaded, dirs.rejected
         self.nas = Nas(cfg)
         self.alive = time.monotonic()
         self.on_full: Callable[[], None] = lambda: None  # the NAS is full (the host: retention)
@@ -69,6 +76,7 @@ class Uploader:
             "nas": self.nas.down("not checked yet").as_dict(), "uploading": None,
             "uploaded": 0, "uploaded_bytes": 0, "last_upload": None, "last_error": None,
             "failures": 0, "rejected": 0, "rejected_recent": deque(maxlen=RECENT),
+            "reuploaded": 0,
             "trouble": None,  # mount.trouble() of the last failed upload
         }
 
@@ -110,6 +118,7 @@ class Uploader:
         keeper = threading.Thread(target=self.keeper.run, args=(done,), name="spool-keeper",
                                   daemon=True)
         keeper.start()
+        self.keeper.watching.wait(5.0)  # a clip published from now on wakes the loop at once
         try:
             self._loop(stop)
         finally:
@@ -192,6 +201,7 @@ class Uploader:
         self._nas_state(state)
         if not state.writable:
             raise NasUnavailable(state.error or f"cannot write in {self.nas.path}")
+        self.confirm_uploaded(stop)
         uploaded = False
         for clip in waiting_clips(self.outbox):
             if stop.is_set():
@@ -227,7 +237,7 @@ class Uploader:
                             size += self._put(day, stem, suffix, card, stop)
                     finally:
                         os.close(day)
-                remove_clip(self.outbox, stem)
+                self._keep(stem)
                 with self._lock:
                     self._stats["uploaded"] += 1
                     self._stats["uploaded_bytes"] += size
@@ -240,6 +250,47 @@ class Uploader:
                 return False
             finally:
                 self._set(uploading=None)
+
+    def _keep(self, stem: str) -> None:
+        """Move an uploaded clip to uploaded/, its sidecar's time the upload's."""
+        self.uploaded.mkdir(exist_ok=True)
+        remove_clip(self.outbox, stem, into=self.uploaded)
+        os.utime(self.uploaded / f"{stem}.json")
+
+    def confirm_uploaded(self, stop: threading.Event) -> None:
+        """Look on the NAS for the clips uploaded `confirm_after` seconds ago or more: delete
+        the spool's copy of those it has, and upload again those it lost."""
+        if not self.uploaded.is_dir():
+            return
+        due = [c for c in waiting_clips(self.uploaded)
+               if c.complete and time.time() - c.since >= self.timing.confirm_after]
+        if not due:
+            return
+        with self.nas.open() as cam:
+            for copy in due:
+                if stop.is_set():
+                    raise Stopped()
+                if self._on_nas(cam, copy.stem):
+                    remove_clip(self.uploaded, copy.stem)
+                    continue
+                log.warning("the NAS lost %s after it was uploaded (a power cut before its disk "
+                            "had it?): uploading it again", copy.stem)
+                remove_clip(self.uploaded, copy.stem, into=self.outbox)
+                with self._lock:
+                    self._stats["reuploaded"] += 1
+                self._work.set()
+
+    def _on_nas(self, cam: int, stem: str) -> bool:
+        """Does the NAS hold each file of the kept copy, at its size?"""
+        day = ClipName.parse(stem).day  # type: ignore[union-attr]  # listed as a clip's name
+        for suffix in PUBLISH_ORDER:
+            try:
+                size = os.stat(self.uploaded / f"{stem}{suffix}").st_size
+            except FileNotFoundError:
+                continue  # a clip uploaded without its thumbnail
+            if size_at(cam, f"{day}/{stem}{suffix}") != size:
+                return False
+        return True
 
     def _reject(self, stem: str, why: str) -> None:
         self.rejected.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""ClipLibrary: this camera's clips from the NAS folder and the spool outbox, newest first.
+"""ClipLibrary: this camera's clips from the NAS folder and the spool, newest first.
 
 Most tests ask through `Fresh`, which looks again before each answer, as the indexer thread
 would have by then; the last tests check that answers never wait for a look."""
@@ -57,9 +57,9 @@ def stem_of(when: datetime, event: str) -> str:
 
 
 def put(root: Path, where: str, when: datetime, event: str, cause="motion", **extra) -> Path:
-    """A clip's three files, the sidecar last, in the outbox or its NAS day folder."""
-    if where == "spool":
-        folder = root / "spool" / "outbox"
+    """A clip's three files, the sidecar last, in the outbox, uploaded/ or its NAS day folder."""
+    if where in ("spool", "uploaded"):
+        folder = root / "spool" / ("outbox" if where == "spool" else where)
     else:
         folder = root / "nas" / CAMERA / f"{when:%Y-%m-%d}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -106,6 +106,64 @@ def test_a_clip_in_both_places_is_listed_once_from_the_nas(setup):
         stem_of(T0, "bbbbbbb1") + ".mp4")
     assert card["heatmap"] == [[1] * 16] * 16
     assert clip.relative(clip.video) == f"{CAMERA}/2026-03-01/{stem_of(T0, 'bbbbbbb1')}.mp4"
+    assert index.spool_copy("bbbbbbb1").video == root / "spool" / "outbox" / clip.video.name
+
+
+def test_the_copy_kept_after_an_upload_stands_in_for_the_nas(setup):
+    root, index = setup
+    put(root, "uploaded", T0, "bbbbbbb2")
+    put(root, "uploaded", T0 + timedelta(hours=1), "bbbbbbb3")
+    put(root, "nas", T0, "bbbbbbb2")
+    found, _ = index.page()
+    assert [(c.event, c.stored) for c, _ in found] == [("bbbbbbb3", "spool"), ("bbbbbbb2", "nas")]
+    assert index.spool_copy("bbbbbbb2").folder == root / "spool" / "uploaded"
+    assert index.holds(index.spool_copy("bbbbbbb2").video)
+    assert index.spool_copy("bbbbbbb9") is None and index.answering()
+
+
+def test_an_unmounted_nas_is_never_touched_and_its_clips_stay_listed(setup, monkeypatch):
+    """Looking at a bare automount point would start a mount every two seconds (and a few
+    quick failures disable the automount); its clips stay known, as of the last look."""
+    root, index = setup
+    put(root, "nas", T0, "ccccccc1")
+    settle(root)
+    index.scan()
+    listed = index.snapshot.listed_at
+    index.nas_mounted = lambda: False
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        assert not Path(path).is_relative_to(root / "nas"), f"the indexer looked at {path}"
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    put(root, "spool", T0 + timedelta(hours=1), "ccccccc2")
+    found, _ = index.page()
+    assert [c.event for c, _ in found] == ["ccccccc2", "ccccccc1"]
+    assert index.snapshot.listed_at == listed and not index.answering()
+
+
+def test_a_nas_error_mid_look_forgets_no_clip(setup, monkeypatch):
+    root, index = setup
+    put(root, "nas", T0, "ddddddd1")
+    put(root, "nas", T0 + timedelta(days=1), "ddddddd2")
+    index.scan()
+    index.nas_seen = -1e18
+    real_read = events_module._read_json
+    newest = root / "nas" / CAMERA / "2026-03-02"
+
+    def read(path):  # the server answers the listing, then fails the new sidecar: EIO
+        if path.parent == newest:
+            raise OSError(5, "Input/output error")
+        return real_read(path)
+
+    put(root, "nas", T0 + timedelta(days=1, hours=1), "ddddddd3")
+    monkeypatch.setattr(events_module, "_read_json", read)
+    assert [c.event for c, _ in index.page()[0]] == ["ddddddd2", "ddddddd1"]
+    assert not index.answering()
+    monkeypatch.setattr(events_module, "_read_json", real_read)
+    assert [c.event for c, _ in index.page()[0]] == ["ddddddd3", "ddddddd2", "ddddddd1"]
+    assert index.answering()
 
 
 def test_paging_by_cursor_and_offset_covers_everything_once(setup):

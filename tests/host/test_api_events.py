@@ -92,6 +92,39 @@ def test_a_nas_clip_is_offloaded_to_nginx(world, clip):
                                                                   ).read_bytes()[:8]
 
 
+def test_a_nas_that_does_not_answer_is_not_read_the_spool_copy_is(world, clip, tmp_path):
+    """nginx's worker (or a web thread) reading a dead share hangs for a minute: while the NAS
+    does not answer, a clip comes from its spool copy, or a quick 503 says why not."""
+    day = upload(world, clip.stem)
+    library = world.host.library
+    url = f"/api/v1/events/{clip.event}/clip"
+    assert library.answering() and world.client.request(
+        "GET", url, headers={"X-Accel-Base": "/_nas/"}).headers.get("X-Accel-Redirect")
+    library.nas_mounted = lambda: False  # the share went away (a hung one: its look grows old)
+    outbox = world.camera.outbox
+    try:
+        r = world.client.request("GET", url, headers={"X-Accel-Base": "/_nas/"})
+        assert r.status == 200 and "X-Accel-Redirect" not in r.headers
+        assert r.body == (outbox / f"{clip.stem}.mp4").read_bytes()
+        for suffix in (".json", ".jpg", ".mp4"):  # no copy left in the spool
+            (outbox / f"{clip.stem}{suffix}").rename(tmp_path / f"{clip.stem}{suffix}")
+        library.scan()
+        assert world.client.json("GET", f"/api/v1/events/{clip.event}")[0] == 200  # still known
+        for kind in ("clip", "thumbnail"):
+            r = world.client.request("GET", f"/api/v1/events/{clip.event}/{kind}",
+                                     headers={"X-Accel-Base": "/_nas/"})
+            assert r.status == 503 and "X-Accel-Redirect" not in r.headers
+            assert "NAS is not answering" in json.loads(r.body)["error"]
+            assert r.headers["Retry-After"]
+    finally:
+        for suffix in (".mp4", ".jpg", ".json"):
+            if (tmp_path / f"{clip.stem}{suffix}").exists():
+                (tmp_path / f"{clip.stem}{suffix}").rename(outbox / f"{clip.stem}{suffix}")
+        library.nas_mounted = lambda: True
+        shutil.rmtree(day)
+        library.scan()
+
+
 def test_a_spool_clip_is_served_directly_even_behind_nginx(world, clip):
     card = json.loads((world.camera.outbox / f"{clip.stem}.json").read_text())
     event = "0123456789ab"

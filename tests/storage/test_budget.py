@@ -64,3 +64,18 @@ def test_while_the_nas_takes_clips_a_squeezed_spool_gives_the_uploader_time(tmp_
     keeper.keep_budget()
     assert not (tmp_path / "outbox" / f"{young}.json").exists()
     assert keeper.health()["dropped"] == 2
+
+
+def test_copies_of_uploaded_clips_go_first_and_cost_no_waiting_clip(tmp_path):
+    keeper = SpoolKeeper(tmp_path, 1_000_000, lambda: None)
+    (tmp_path / "recording").mkdir()
+    copies = [put_clip(tmp_path / "uploaded", f"20260101T0{i}0000Z", 300_000) for i in range(3)]
+    rejected = put_clip(tmp_path / "rejected", "20260101T050000Z", 100_000)
+    waiting = put_clip(tmp_path / "outbox", "20260102T000000Z", 500_000)
+    keeper.keep_budget()  # 1.5 MB held of 1 MB: the two oldest copies, nothing else
+    assert [(tmp_path / "uploaded" / f"{s}.json").exists() for s in copies] == [False, False, True]
+    assert (tmp_path / "rejected" / f"{rejected}.mp4").exists()
+    assert (tmp_path / "outbox" / f"{waiting}.mp4").exists()
+    health = keeper.health()
+    assert (health["kept_clips"], health["kept_bytes"], health["dropped"]) == (1, 300_002, 0)
+    assert health["spool_used_bytes"] == 600_004  # waiting and rejected: copies are spare room

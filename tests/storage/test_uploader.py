@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -408,3 +409,40 @@ def test_clips_recorded_under_an_old_name_go_to_the_cameras_folder(rig):
     day = r.nas / "cam-a" / "2026-01-02"  # where cam-a's page and retention look
     assert visible(day) == [f"{stem}.jpg", f"{stem}.json", f"{stem}.mp4"]
     assert not (r.nas / "cam-old").exists()
+
+
+def test_an_uploaded_clip_is_kept_in_the_spool_until_the_nas_is_seen_to_hold_it(
+        rig, quick_timing):
+    """fsync of a folder does nothing on cifs: until a later look finds the clip on the NAS,
+    the spool's copy is all there may be of it on a disk."""
+    r = rig(timing=replace(quick_timing, confirm_after=3600.0))
+    stem = r.publish()
+    r.uploader.upload_waiting()
+    kept = r.spool / "uploaded"
+    assert visible(kept) == [f"{stem}.jpg", f"{stem}.json", f"{stem}.mp4"]
+    assert visible(r.outbox) == []
+    assert r.uploader.health()["uploaded"] == 1
+    r.uploader.timing = replace(r.uploader.timing, confirm_after=0.0)
+    r.uploader.upload_waiting()  # the next turn finds it on the NAS: the copy goes
+    assert visible(kept) == []
+    assert visible(r.on_nas(stem)) == [f"{stem}.jpg", f"{stem}.json", f"{stem}.mp4"]
+    assert r.uploader.health()["reuploaded"] == 0
+
+
+def test_a_clip_the_nas_lost_after_its_upload_is_uploaded_again(rig, quick_timing):
+    """A NAS power cut before its disk had the rename: the clip is gone from the share."""
+    r = rig(timing=replace(quick_timing, confirm_after=0.0))
+    stem = r.publish()
+    r.uploader.timing = replace(r.uploader.timing, confirm_after=3600.0)
+    r.uploader.upload_waiting()
+    day = r.on_nas(stem)
+    for lost in day.iterdir():
+        lost.unlink()
+    r.uploader.timing = replace(r.uploader.timing, confirm_after=0.0)
+    r.uploader.upload_waiting()  # not there: back to the outbox, and up again in this turn
+    r.uploader.upload_waiting()  # and now seen on the NAS
+    assert visible(day) == [f"{stem}.jpg", f"{stem}.json", f"{stem}.mp4"]
+    assert sha256_file(day / f"{stem}.mp4") == r.card["sha256"]
+    assert visible(r.spool / "uploaded") == [] and visible(r.outbox) == []
+    health = r.uploader.health()
+    assert (health["reuploaded"], health["uploaded"]) == (1, 2)

@@ -65,6 +65,13 @@ def add_event_routes(api: Bottle, host: Any) -> None:
 
     def serve_file(event: str, kind: str, mimetype: str) -> HTTPResponse:
         clip, _ = lookup(event)
+        if clip.stored == "nas" and not index.answering():
+            # Reading a dead share would hang nginx's worker or this thread for a minute.
+            spare = index.spool_copy(event)
+            if spare is None:
+                fail(503, f"the NAS is not answering, and the spool keeps no copy of this "
+                     f"{kind}: try again when the NAS is back")
+            clip = spare
         path = clip.video if kind == "clip" else clip.thumbnail
         base = request.get_header("X-Accel-Base")
         if base and clip.stored == "nas" and ACCEL_BASE.fullmatch(base) and ".." not in base:

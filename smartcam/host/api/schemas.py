@@ -98,7 +98,13 @@ STORAGE = obj(
             "description": "what is wrong with the NAS, if anything"}),
         "nas_checked": nullable(TEXT),
         "spool_budget_bytes": {"type": "integer"},
-        "spool_used_bytes": {"type": "integer"},
+        "spool_used_bytes": {"type": "integer",
+                             "description": "recording and waiting clips (not kept copies)"},
+        "kept_clips": {"type": "integer", "description": "uploaded clips whose spool copy is "
+                       "kept until the NAS has surely written them (or the room is needed)"},
+        "kept_bytes": {"type": "integer"},
+        "reuploaded": {"type": "integer", "description": "clips the NAS lost after they were "
+                       "uploaded (a power cut?), uploaded again from the kept copy"},
         "backlog_clips": {"type": "integer"},
         "backlog_bytes": {"type": "integer"},
         "uploading": nullable(TEXT),

@@ -77,7 +77,7 @@ function showAsOf(listedAt) {
   const note = $("events-stale");
   note.hidden = age < STALE_SECONDS;
   note.textContent = note.hidden ? "" :
-    `The NAS is slow to answer: this list is as of ${ago(listedAt)}.`;
+    `The NAS is not answering: its clips are listed as of ${ago(listedAt)}.`;
 }
 
 function showListEnds() {
