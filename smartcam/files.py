@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import tempfile
 from pathlib import Path
 
@@ -59,9 +58,13 @@ def holds(path: Path, text: str, mode: int | None) -> bool:
 
 def write_atomic_at(folder: int, name: str, data: bytes, mode: int = 0o644) -> None:
     """write_atomic() into an open folder, following no symlink: for the NAS, where a path
-    could lead somewhere else between a check and the write (see storage/mount.py)."""
-    tmp = f".{name}.{secrets.token_hex(4)}.tmp"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    could lead somewhere else between a check and the write (see storage/mount.py).
+
+    The file's one writer (a camera in its own folder) always uses the same hidden temporary
+    name, so a write killed before its rename leaves one file that the next write reuses, not
+    one more per crash on a share that nobody cleans."""
+    tmp = f".{name}.tmp"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
     fd = os.open(tmp, flags, mode, dir_fd=folder)
     try:
         try:

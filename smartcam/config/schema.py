@@ -95,6 +95,13 @@ def hostname_name(machine_id: Path = MACHINE_ID) -> str:
 # A camera's or a group's name: in clip file names (clips.names), NAS folders, mDNS, triggers.
 NAME_PATTERN = r"[a-z0-9][a-z0-9-]{0,31}"
 NAME = v.pattern(NAME_PATTERN, "1 to 32 characters a-z, 0-9 and -, not starting with -")
+# A camera's name is also its folder on the NAS: a Windows server (or a NAS acting as one)
+# cannot make a folder with a name Windows keeps for a device.
+WINDOWS_DEVICES = r"(?:con|prn|aux|nul|com[1-9]|lpt[1-9])"
+CAMERA_NAME = v.pattern(rf"(?!{WINDOWS_DEVICES}$){NAME_PATTERN}",
+                        "1 to 32 characters a-z, 0-9 and -, not starting with -, and not a name "
+                        "Windows keeps for a device (con, prn, aux, nul, com1-9, lpt1-9): it "
+                        "names the camera's folder on the NAS")
 SECONDS = "a number of seconds"
 PERCENT = "a percentage"
 
@@ -106,7 +113,7 @@ class Camera(Section):
     name: str = setting(
         hostname_name,
         "Name of this camera: in clip file names, on its web page and to its peers.",
-        NAME,
+        CAMERA_NAME,
         default_doc="this machine's hostname (a stock one such as raspberrypi gets a suffix "
         "from /etc/machine-id)",
         example="frontdoor",

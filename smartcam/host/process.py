@@ -42,6 +42,9 @@ class Worker(Protocol):
     def run(self, stop: threading.Event) -> None: ...
 
 
+STOP_SECONDS = 10.0  # for all the parts together, well inside the unit's TimeoutStopSec=20
+
+
 class Host:
     """What the web app sees of the host: config, camera link, uploader, retention, peers."""
 
@@ -73,10 +76,17 @@ class Host:
         self._threads.append(thread)
 
     def close(self) -> None:
+        """Stop every part, waiting at most STOP_SECONDS in all: a thread stuck on a dead NAS
+        is left behind (they are daemons), so systemd never has to kill a process that is
+        shutting down cleanly (TimeoutStopSec=20)."""
         self.stop.set()
         self.link.close()
+        deadline = time.monotonic() + STOP_SECONDS
         for thread in self._threads:
-            thread.join(timeout=10)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                log.warning("%s did not stop in time (waiting on the NAS?); leaving it",
+                            thread.name)
 
 
 def serve(host: Host, notifier: Notifier | None = None) -> None:

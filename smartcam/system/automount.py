@@ -34,7 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "idle_timeout": 600,  # seconds without use before the share is unmounted; 0: never
     "credentials": "/run/smartcam/nas-credentials",
     "cifs_options": (
-        "vers=3.0,uid=smartcam,gid=smartcam,file_mode=0644,dir_mode=0755,echo_interval=10"
+        "vers=3,uid=smartcam,gid=smartcam,file_mode=0644,dir_mode=0755,echo_interval=10"
     ),
     "nfs_options": "soft,timeo=100,retrans=2,noatime",
 }

@@ -92,6 +92,8 @@ def test_bad_value_names_file_line_key_value_and_what_is_allowed() -> None:
         ("camera", "name = -cam"),
         ("camera", "name = Cam"),
         ("camera", "name = " + "a" * 33),
+        ("camera", "name = con"),  # a folder on the NAS: Windows keeps these names
+        ("camera", "name = lpt1"),
         ("camera", "source = webcam"),
         ("camera", "source = synthetic:dancers"),
         ("camera", "source = file:"),

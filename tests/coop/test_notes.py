@@ -132,6 +132,26 @@ def test_a_write_that_fails_half_way_leaves_the_old_note_whole(setup, monkeypatc
     assert sorted(p.name for p in (nas.root_path / "cam-a").iterdir()) == [FILE]
 
 
+def test_a_write_killed_before_its_rename_leaves_one_file_the_next_write_reuses(
+        setup, monkeypatch):
+    """Nobody cleans a share: a temporary name of its own per try would pile up, one per crash."""
+    nas, _, me, _, disc = setup
+    folder = nas.root_path / "cam-a"
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # as far as the note goes, the process died here
+
+    for _ in range(3):
+        monkeypatch.setattr(files_module.os, "unlink", lambda *a, **k: None)  # died: no cleanup
+        monkeypatch.setattr(files_module.os, "rename", killed)
+        with pytest.raises(KeyboardInterrupt):
+            disc.write(me["record"])
+        monkeypatch.undo()
+    assert sorted(p.name for p in folder.iterdir()) == [f".{FILE}.tmp"]
+    assert disc.write(me["record"])
+    assert sorted(p.name for p in folder.iterdir()) == [FILE]
+
+
 def test_nothing_is_written_or_created_while_the_nas_is_not_mounted(tmp_path):
     mount_point = tmp_path / "mnt"  # a NAS of type mount, and nothing mounted there
     mount_point.mkdir()

@@ -212,3 +212,31 @@ def test_health_tells_nas_trouble_apart(mounted, kind, error, said):
     assert said in problem["message"] and error in problem["message"]
     assert "4 clip(s) wait" in problem["message"]
     assert ("permissions" in problem["message"]) == (kind == "refused")
+
+
+def test_stopping_waits_for_all_the_parts_together_not_each_in_turn(tmp_path, monkeypatch,
+                                                                     caplog):
+    """Parts stuck on a dead NAS: one shared deadline, so the unit stops before systemd kills
+    it (TimeoutStopSec=20), and the stuck ones are named."""
+    from smartcam.host import process as process_module
+
+    monkeypatch.setattr(process_module, "STOP_SECONDS", 0.5)
+    host = Host(from_text(f"[storage]\nspool = {tmp_path}/spool\nnas = {tmp_path}/nas\n"))
+    release = threading.Event()
+
+    class Stuck:  # a part blocked in a NAS call: it does not look at stop
+        def run(self, stop):
+            release.wait(60)
+
+    host.link.start()  # no camera there: it keeps trying, and stops when asked
+    try:
+        for name in ("uploader", "retention", "library"):
+            host.start_worker(name, Stuck())
+        started = time.monotonic()
+        host.close()
+        took = time.monotonic() - started
+    finally:
+        release.set()
+    assert took < 3 * 0.5  # each in turn: 1.5 s and more
+    assert sorted(r.getMessage().split()[0] for r in caplog.records
+                  if "did not stop" in r.getMessage()) == ["library", "retention", "uploader"]
