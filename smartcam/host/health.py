@@ -14,6 +14,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 RECENT_TROUBLE = 86400.0  # dropped or rejected clips are shown for a day
+STALLED = 60.0  # an uploader waiting this long in one NAS call: the NAS hangs (a hard mount)
 
 
 
@@ -107,7 +108,10 @@ def _nas_trouble(storage: dict[str, Any], host: Any, say: Any) -> None:
     kind = storage.get("nas_trouble")
     why = storage.get("last_error") or storage.get("nas_error") or f"{nas} is not mounted"
     waiting = f"{backlog} clip(s) wait in the spool"
-    if storage.get("nas_mounted") is False or kind == "down":
+    stalled = storage.get("stalled_seconds") or 0
+    if stalled > STALLED:
+        why = f"the uploader has waited {stalled:.0f} s for it"
+    if storage.get("nas_mounted") is False or kind == "down" or stalled > STALLED:
         say("warning", f"The NAS is not answering ({why}): {waiting}. Check that it is on and "
             "on the network, and [storage] share.")
     elif kind == "full":

@@ -197,11 +197,15 @@ def test_camera_going_away_mid_stream_ends_the_stream(tmp_path):
     (True, "over quota", "[Errno 122] Disk quota exceeded", "over its quota"),
     (True, "read-only", "[Errno 30] Read-only file system", "read-only"),
     (True, "refused", "[Errno 13] Permission denied", "refuses this camera's writes"),
+    # a hard mount (or an NFS one) never answers with an error: the uploader just waits
+    (True, None, "the uploader has waited 75 s for it", "not answering"),
 ])
 def test_health_tells_nas_trouble_apart(mounted, kind, error, said):
     """A NAS that is down is not blamed on permissions; full, over quota and read-only say so."""
-    storage = {"nas_path": "/mnt/nas", "nas_mounted": mounted, "nas_writable": False,
-               "nas_trouble": kind, "last_error": error, "backlog_clips": 4}
+    hung = kind is None
+    storage = {"nas_path": "/mnt/nas", "nas_mounted": mounted, "nas_writable": hung,
+               "nas_trouble": kind, "last_error": None if hung else error, "backlog_clips": 4,
+               "stalled_seconds": 75.0 if hung else 0.5}
     host = SimpleNamespace(
         cfg=from_text(""), config_error=None, version="9", started=time.time(),
         retention=SimpleNamespace(last=None), link=SimpleNamespace(connected=True, last_status={}),
@@ -212,6 +216,8 @@ def test_health_tells_nas_trouble_apart(mounted, kind, error, said):
     assert said in problem["message"] and error in problem["message"]
     assert "4 clip(s) wait" in problem["message"]
     assert ("permissions" in problem["message"]) == (kind == "refused")
+    storage["stalled_seconds"] = 20.0  # a slow copy is no trouble
+    assert not hung or health_module.health(host)["problems"] == []
 
 
 def test_stopping_waits_for_all_the_parts_together_not_each_in_turn(tmp_path, monkeypatch,

@@ -7,6 +7,8 @@ log in as `cam` with a password, as to a home NAS (mapped to the local root, whi
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -81,8 +83,18 @@ valid users = root
         )  # fmt: skip
         return done.returncode == 0
 
+    def freeze(self) -> None:
+        """Hang the server and every client session of it (each is a child of its own, in its
+        process group): connections stay open and nothing answers, as a NAS that froze or lost
+        its power mid-session (no reset reaches the client)."""
+        os.killpg(self.proc.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGCONT)
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
+            self.thaw()  # a frozen server could not hear the request to stop
             self.proc.terminate()
             try:
                 self.proc.wait(timeout=20)

@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,6 +67,33 @@ def get(guest: vm.Guest, path: str, timeout: float = 60) -> bytes:
 
 def get_json(guest: vm.Guest, path: str) -> dict:
     return json.loads(get(guest, path))
+
+
+def post_json(guest: vm.Guest, path: str, body: dict, method: str = "POST") -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{guest.http}{path}", data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"}, method=method)  # fmt: skip
+    with urllib.request.urlopen(request, timeout=120) as reply:
+        return json.loads(reply.read())
+
+
+def timed(guest: vm.Guest, path: str, timeout: float) -> tuple[int, float]:
+    """(HTTP status, seconds) of one request through nginx; status 0 when it timed out."""
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{guest.http}{path}",
+                                    timeout=timeout) as r:
+            r.read()
+            status = r.status
+    except urllib.error.HTTPError as err:
+        status = err.code
+    except TimeoutError:
+        status = 0
+    return status, round(time.monotonic() - started, 2)
+
+
+def on_share(nas: samba.Samba, camera: str, event: str) -> list[Path]:
+    return sorted(nas.share.glob(f"{camera}/*/*_{event}.*"))
 
 
 def page_up(guest: vm.Guest) -> dict | None:
@@ -294,6 +322,74 @@ def test_the_nas_comes_back_by_itself_after_quick_mount_failures(cameras, nas) -
     wait_for(lambda: all(list((nas.share / "porch").glob(f"*/{c}")) for c in sidecars),
              timeout=300, what="the clips recorded during the outage on the NAS", poll=5)
     FIGURES["nas_outage"] = {"mount_failures": int(out[-1]), "clips_waiting": len(sidecars)}
+
+
+def test_a_frozen_nas_never_freezes_the_page_and_loses_no_clip(cameras, nas) -> None:
+    """The server hangs (every smbd process stopped: connections stay open and nothing
+    answers), as a NAS that froze or lost its power mid-session. Through nginx, the page's
+    health, its clip list and its clips' thumbnails keep answering (N5, N6), nothing restarts,
+    and the clips recorded meanwhile are on the NAS once it answers again."""
+    _, garden = cameras
+    post_json(garden, "/api/v1/record", {"seconds": 2})
+    newest = wait_for(lambda: [e for e in get_json(garden, "/api/v1/events")["events"]
+                               if e["stored"] == "nas"], timeout=300, what="a clip on the NAS",
+                      poll=3)[0]  # fmt: skip
+    units = "smartcam-host smartcam-camera nginx"
+    restarts = garden.ssh(f"systemctl show -p NRestarts --value {units}").split()
+    asks = {"health": "/api/v1/health", "events": "/api/v1/events",
+            "thumbnail": newest["urls"]["thumbnail"]}  # fmt: skip
+    seen: dict[str, list[tuple[int, float]]] = {what: [] for what in asks}
+    recorded = []
+    nas.freeze()
+    frozen = time.monotonic()
+    try:
+        while (since := time.monotonic() - frozen) < 120:
+            for what, path in asks.items():
+                # A thumbnail asked for in the indexer's first ten seconds without an answer
+                # may still be handed to nginx (one worker then waits; the other answers).
+                if what != "thumbnail" or since > 15:
+                    seen[what].append(timed(garden, path, timeout=30))
+            if since > 20 and len(recorded) < 2:
+                recorded.append(post_json(garden, "/api/v1/record", {"seconds": 2})["event"])
+            time.sleep(2)
+        health = get_json(garden, "/api/v1/health")
+    finally:
+        nas.thaw()
+    FIGURES["frozen_nas"] = {
+        what: {"requests": len(got), "slowest_seconds": max(t for _, t in got),
+               "statuses": sorted({s for s, _ in got})}
+        for what, got in seen.items()
+    }  # fmt: skip
+    assert all(s == 200 for s, _ in seen["health"] + seen["events"]), FIGURES["frozen_nas"]
+    # the thumbnail: its spool copy (kept after the upload), or a quick 503 naming the NAS
+    assert {s for s, _ in seen["thumbnail"]} <= {200, 503}, FIGURES["frozen_nas"]
+    said = [p["message"] for p in health["problems"]]
+    assert any("NAS is not answering" in m for m in said), said  # not "check permissions"
+    assert garden.ssh(f"systemctl show -p NRestarts --value {units}").split() == restarts
+    for event in recorded:  # recorded while the NAS was away: none lost
+        wait_for(lambda e=event: len(on_share(nas, "garden", e)) == 3, timeout=600,
+                 what=f"clip {event} on the NAS after the freeze", poll=5)  # fmt: skip
+    FIGURES["frozen_nas"]["back_seconds"] = round(time.monotonic() - frozen, 1)
+
+
+def test_a_clip_the_nas_lost_in_a_power_cut_is_uploaded_again(cameras, nas) -> None:
+    """A NAS power cut right after an upload loses what it held in memory (N8): the clip's files
+    vanish from the share. The camera kept its copy and uploads it again."""
+    _, garden = cameras
+    event = post_json(garden, "/api/v1/record", {"seconds": 2})["event"]
+    files = wait_for(lambda: len(got := on_share(nas, "garden", event)) == 3 and got,
+                     timeout=300, what="the clip uploaded", poll=0.5)  # fmt: skip
+    kept = garden.ssh("ls /var/spool/smartcam/uploaded").split()
+    assert {f.name for f in files} <= set(kept), kept
+    sidecar = json.loads(next(f for f in files if f.suffix == ".json").read_text())
+    for lost in files:
+        lost.unlink()
+    again = wait_for(lambda: len(got := on_share(nas, "garden", event)) == 3 and got,
+                     timeout=300, what="the clip uploaded again", poll=3)  # fmt: skip
+    video = next(f for f in again if f.suffix == ".mp4")
+    assert hashlib.sha256(video.read_bytes()).hexdigest() == sidecar["sha256"]
+    assert "the NAS lost" in garden.ssh("journalctl -u smartcam-host --no-pager | tail -50")
+    assert get_json(garden, "/api/v1/health")["storage"]["reuploaded"] >= 1
 
 
 def test_a_bad_smartcam_conf_boots_changes_nothing_and_says_why_on_the_card(cameras) -> None:
