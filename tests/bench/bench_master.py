@@ -253,8 +253,8 @@ def bench_export(root: Path, clip_mb: int) -> dict[str, Any]:
     Python memory while it streams (tracemalloc), and the time."""
     import tracemalloc
 
+    from smartcam.master.api.incidents import describe_incident
     from smartcam.master.export import export_zip
-    from smartcam.master.web import describe_incident
     from tests.master.world import put_clip
 
     nas = root / "nas"

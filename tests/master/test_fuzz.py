@@ -14,8 +14,9 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from werkzeug.test import Client
 
 from smartcam import __version__
+from smartcam.master.api.base import COOKIE
 from smartcam.master.openapi import document
-from smartcam.master.web import COOKIE, make_app
+from smartcam.master.web import make_app
 from tests.master.world import T0, make_master, put_clip
 
 PASSWORD = "correct horse battery"

@@ -11,7 +11,8 @@ from wsgiref.headers import Headers
 
 import pytest
 
-from smartcam.master.web import COOKIE, make_app
+from smartcam.master.api.base import COOKIE
+from smartcam.master.web import make_app
 from tests.host.wsgiclient import Client
 from tests.master.world import T0, make_master, put_clip
 
