@@ -18,7 +18,8 @@ APT_STAMP := $(VENV)/.apt
 # Installed with services held back (policy-rc.d): a packaged nginx must not start on :80.
 APT_PACKAGES := ffmpeg dpkg nginx wrk e2fsprogs util-linux chromium chromium-driver \
 	iproute2 nftables avahi-daemon avahi-utils dbus mmdebstrap systemd-container openssh-client \
-	gcc libc6-dev qemu-user-static qemu-system-arm dosfstools mtools fdisk samba smbclient \
+	gcc libc6-dev qemu-user-static qemu-system-arm dosfstools mtools fdisk samba \
+	samba-vfs-modules smbclient \
 	shellcheck socat
 export SMARTCAM_CACHE ?= $(HOME)/.cache/smartcam
 

@@ -224,12 +224,14 @@ class ClipLibrary:
 
     def holds(self, path: Path) -> bool:
         """Is `path` a file in this camera's folders, and no link to elsewhere? Anyone who can
-        write to the share could plant `<day>/<stem>.mp4 -> /boot/firmware/smartcam.conf`."""
+        write to the share could plant `<day>/<stem>.mp4 -> /boot/firmware/smartcam.conf`.
+        The spool is looked at first: a spool copy is served when the NAS hangs, and
+        resolving the NAS's folder would hang with it."""
         if path.is_symlink():
             return False
         real = Path(os.path.realpath(path))
-        roots = [Path(os.path.realpath(f)) for f in (self.camera_dir, *self.spool_folders)]
-        return any(real.is_relative_to(root) for root in roots)
+        return any(real.is_relative_to(os.path.realpath(root))
+                   for root in (*self.spool_folders, self.camera_dir))
 
     # -- the indexer: all the I/O ------------------------------------------------------------------
 

@@ -22,6 +22,9 @@ class Samba:
     def __init__(self, folder: Path):
         self.folder = folder
         self.share = folder / "share"
+        # what the guests see: the share, or what serve() put there instead
+        self.path = self.share
+        self.options = ""
         self.port = free_port()
         self.conf = folder / "smb.conf"
         self.proc: subprocess.Popen | None = None
@@ -48,10 +51,10 @@ load printers = no
 disable spoolss = yes
 
 [{SHARE}]
-path = {self.share}
+path = {self.path}
 read only = no
 valid users = root
-"""
+{self.options}"""
 
     def start(self) -> None:
         for d in ("private", "lock", "state", "cache", "run", "ncalrpc", "share"):
@@ -82,6 +85,13 @@ valid users = root
             capture_output=True,
         )  # fmt: skip
         return done.returncode == 0
+
+    def serve(self, path: Path, options: str = "") -> None:
+        """Restart serving the share from another folder, with more smb.conf options (a NAS
+        whose owner switched on a recycle bin, say)."""
+        self.stop()
+        self.path, self.options = path, options
+        self.start()
 
     def freeze(self) -> None:
         """Hang the server and every client session of it (each is a child of its own, in its

@@ -15,11 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -35,6 +37,14 @@ SECRET = "image-test-group-secret-0123456789abcdef"
 WINDOW = float(os.environ.get("SMARTCAM_WRITE_WINDOW", 600))
 SETTLE = 45  # the kernel writes dirty pages back within 30 s
 BOOT_TIMEOUT = 1200  # two emulated arm64 machines on two cores
+# A home NAS as many are set up: deleted files go to a recycle bin, the server's own folders
+# (Synology's @eaDir) are hidden from clients and not deleted with their folder.
+RECYCLE_BIN = """vfs objects = recycle
+recycle:repository = .recycle
+recycle:keeptree = yes
+veto files = /@eaDir/
+delete veto files = no
+"""
 
 
 def conf(hostname: str, key: Path, scene: str, name: str = "") -> dict[str, dict[str, str]]:
@@ -93,7 +103,7 @@ def timed(guest: vm.Guest, path: str, timeout: float) -> tuple[int, float]:
 
 
 def on_share(nas: samba.Samba, camera: str, event: str) -> list[Path]:
-    return sorted(nas.share.glob(f"{camera}/*/*_{event}.*"))
+    return sorted(nas.path.glob(f"{camera}/*/*_{event}.*"))
 
 
 def page_up(guest: vm.Guest) -> dict | None:
@@ -107,7 +117,7 @@ def page_up(guest: vm.Guest) -> dict | None:
 def clips(nas: samba.Samba, camera: str) -> list[tuple[Path, dict]]:
     """(video, sidecar) of each whole clip of `camera` on the share (a sidecar means whole)."""
     out = []
-    for side in sorted(nas.share.glob(f"{camera}/*/*.json")):
+    for side in sorted(nas.path.glob(f"{camera}/*/*.json")):
         try:
             data = json.loads(side.read_text())
         except ValueError:
@@ -319,7 +329,7 @@ def test_the_nas_comes_back_by_itself_after_quick_mount_failures(cameras, nas) -
         nas.start()
     assert out[0] == "active", out  # not dead from the start limit: the NAS can come back
     assert int(out[-1]) >= 5, out  # the failures really happened
-    wait_for(lambda: all(list((nas.share / "porch").glob(f"*/{c}")) for c in sidecars),
+    wait_for(lambda: all(list((nas.path / "porch").glob(f"*/{c}")) for c in sidecars),
              timeout=300, what="the clips recorded during the outage on the NAS", poll=5)
     FIGURES["nas_outage"] = {"mount_failures": int(out[-1]), "clips_waiting": len(sidecars)}
 
@@ -390,6 +400,100 @@ def test_a_clip_the_nas_lost_in_a_power_cut_is_uploaded_again(cameras, nas) -> N
     assert hashlib.sha256(video.read_bytes()).hexdigest() == sidecar["sha256"]
     assert "the NAS lost" in garden.ssh("journalctl -u smartcam-host --no-pager | tail -50")
     assert get_json(garden, "/api/v1/health")["storage"]["reuploaded"] >= 1
+
+
+@contextmanager
+def small_disk(folder: Path, megabytes: int) -> Iterator[Path]:
+    """A filesystem of its own (ext4 on a loop device) for a share that can fill up."""
+    image, mount = folder / "small.img", folder / "small"
+    subprocess.run(["truncate", "-s", f"{megabytes}M", str(image)], check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-m", "0", str(image)], check=True)
+    mount.mkdir(exist_ok=True)
+    subprocess.run(["mount", "-o", "loop", str(image), str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+        image.unlink(missing_ok=True)
+
+
+def old_day(share: Path, camera: str, template: tuple[Path, dict], days_ago: int
+            ) -> tuple[Path, list[str]]:
+    """Three clips of `days_ago` days back, copied from a real one: their folder and stems."""
+    video, side = template
+    when = time.time() - days_ago * 86400
+    folder = share / camera / time.strftime("%Y-%m-%d", time.gmtime(when))
+    folder.mkdir(parents=True)
+    stems = []
+    for i in range(3):
+        event = f"{days_ago:04x}{i:04x}"
+        stem = f"{camera}_{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(when + i * 60))}_{event}"
+        shutil.copy(video, folder / f"{stem}.mp4")
+        (folder / f"{stem}.json").write_text(json.dumps({**side, "event": event,
+                                                         "video": f"{stem}.mp4"}))
+        stems.append(stem)
+    return folder, stems
+
+
+def free_bytes(path: Path) -> int:
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize
+
+
+def problems(guest: vm.Guest) -> list[str]:
+    return [p["message"] for p in get_json(guest, "/api/v1/health")["problems"]]
+
+
+def test_a_nas_with_a_recycle_bin_and_no_room_keeps_todays_clips_and_loses_none(
+        cameras, nas, image_scratch) -> None:
+    """The share moves to a small disk with a recycle bin and a vetoed @eaDir, nearly full
+    (N3, N4), then full (N7: through cifs a quota looks the same, ENOSPC). Retention deletes
+    a few old clips, sees that frees nothing, stops and says so, never touching today's; the
+    day holding @eaDir is skipped and said; the full NAS is said as full; once its owner
+    makes room, the clip recorded meanwhile arrives."""
+    _, garden = cameras
+    today = clips(nas, "garden")
+    assert today, "garden has recorded nothing yet"
+    with small_disk(image_scratch, 96) as disk:
+        shutil.copytree(nas.share / "garden", disk / "garden")
+        oldest, _ = old_day(disk, "garden", today[0], 5)
+        _, older = old_day(disk, "garden", today[0], 4)
+        (oldest / "@eaDir").mkdir()  # the server's own, hidden from clients
+        (oldest / "@eaDir" / "thumb.db").write_bytes(b"the server's thumbnail cache")
+        filler = disk / "filler"
+        subprocess.run(["fallocate", "-l", str(free_bytes(disk) - (4 << 20)), str(filler)],
+                       check=True)  # 4 MiB free of 96: under min_free's 10 %
+        nas.serve(disk, RECYCLE_BIN)
+        try:
+            # a fresh mount of the new share, and a fresh host: retention runs 30 s after start
+            wait_for(lambda: garden.ssh("systemctl stop mnt-nas.mount && ls /mnt/nas/garden "
+                                        ">/dev/null && echo ok", check=False).strip() == "ok",
+                     timeout=120, what="garden on the new share", poll=3)  # fmt: skip
+            garden.ssh("systemctl restart smartcam-host", timeout=120)
+            said = wait_for(lambda: [m for m in problems(garden) if m.startswith("Retention:")]
+                            and problems(garden), timeout=300, what="retention's error",
+                            poll=5)  # fmt: skip
+            binned = sorted(p.name for p in (disk / ".recycle").rglob("*.json"))
+            left = {p.name for p in (disk / "garden").rglob("*.json")}
+            assert {v.with_suffix(".json").name for v, _ in today} <= left  # today's: all
+            # three old clips in the bin, then it stopped: the next day's are still there
+            assert len(binned) == 3 and {f"{s}.json" for s in older} <= left, binned
+            assert any("could not delete 1 entries" in m and oldest.name in m
+                       for m in said), said  # the day that holds @eaDir, skipped
+            # now full to the last byte: the clip recorded now waits in the spool
+            subprocess.run(["fallocate", "-l", str(filler.stat().st_size + free_bytes(disk)),
+                            str(filler)], check=True)  # fmt: skip
+            event = post_json(garden, "/api/v1/record", {"seconds": 2})["event"]
+            full = wait_for(lambda: [m for m in problems(garden) if "NAS is full" in m],
+                            timeout=300, what="the page saying the NAS is full", poll=5)
+            FIGURES["recycle_bin"] = {"binned_clips": len(binned), "said": said + full}
+            filler.unlink()  # its owner makes room
+            shutil.rmtree(disk / ".recycle", ignore_errors=True)
+            wait_for(lambda: len(on_share(nas, "garden", event)) == 3, timeout=300,
+                     what="the clip recorded while the NAS was full", poll=5)
+        finally:
+            nas.serve(nas.share)
+            garden.ssh("systemctl stop mnt-nas.mount", check=False)
 
 
 def test_a_bad_smartcam_conf_boots_changes_nothing_and_says_why_on_the_card(cameras) -> None:
