@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from smartcam.config.schema import NAME_PATTERN  # a camera's or a group's name, as configured
+from smartcam.config.names import NAME_PATTERN  # a camera's or a group's name, as configured
 
 EVENT_PATTERN = r"[0-9a-f]{8,32}"  # an event or an incident
 STAMP_PATTERN = r"\d{8}T\d{6}Z"

@@ -367,3 +367,31 @@ ssh_keys = ValueType[tuple[str, ...]](
     _parse_keys,
     "; ".join,
 )
+
+
+def _parse_interfaces(value: str) -> tuple[str, ...]:
+    items = tuple(item.strip() for item in value.split(",") if item.strip())
+    for item in items:
+        if not re.fullmatch(r"[A-Za-z0-9_.@-]{1,15}", item):
+            raise Invalid(f"{item!r} is neither")
+    return items
+
+
+interfaces = ValueType[tuple[str, ...]](
+    "empty, or interface names (eth0, wlan0) or IPv4 addresses separated by commas",
+    _parse_interfaces,
+    ", ".join,
+)
+
+
+def _parse_host_names(value: str) -> tuple[str, ...]:
+    items = tuple(item.strip().lower() for item in value.split(",") if item.strip())
+    for item in items:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9.:-]{0,252}", item):
+            raise Invalid(f"{item!r} is not one")
+    return items
+
+
+host_names = ValueType[tuple[str, ...]](
+    "empty, or host names or addresses separated by commas", _parse_host_names, ", ".join
+)

@@ -89,7 +89,7 @@ def test_timezone_database_when_present() -> None:
 def test_a_stock_hostname_gets_a_suffix_of_the_machine_id(tmp_path, monkeypatch):
     import socket
 
-    from smartcam.config.schema import hostname_name
+    from smartcam.config.names import hostname_name
 
     machine_id = tmp_path / "machine-id"
     machine_id.write_text("5f3a0c2e9b1d4e7f8a6b2c4d1e0f9a8b\n")
