@@ -20,10 +20,10 @@ APT_PACKAGES := ffmpeg dpkg nginx wrk e2fsprogs util-linux chromium chromium-dri
 	iproute2 nftables avahi-daemon avahi-utils dbus mmdebstrap systemd-container openssh-client \
 	gcc libc6-dev qemu-user-static qemu-system-arm dosfstools mtools fdisk samba \
 	samba-vfs-modules smbclient \
-	shellcheck socat
+	shellcheck socat mosquitto mosquitto-clients openssl
 export SMARTCAM_CACHE ?= $(HOME)/.cache/smartcam
 
-.PHONY: all venv deps test lint fmt bench soak demo docs molecule image clean
+.PHONY: all venv deps test lint fmt bench soak soak-rig demo docs molecule image clean
 
 all: test lint
 
@@ -61,6 +61,9 @@ bench: $(STAMP)
 
 soak: $(STAMP)  # an accelerated day of faults on three cameras; MINUTES=30 by default
 	@$(BIN)/python -m tests.soak --minutes $(or $(MINUTES),30)  # stdout is the JSON alone
+
+soak-rig: $(STAMP)  # faults on a booted card against a real Samba share; MINUTES=20 by default
+	@$(BIN)/python -m tests.image.soak --minutes $(or $(MINUTES),20)
 
 demo: $(STAMP)
 	$(BIN)/smartcam demo $(if $(DURATION),--duration $(DURATION))

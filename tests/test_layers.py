@@ -6,6 +6,7 @@ Rooms, lowest first (docs/architecture.md draws them):
   clips    the clip contract: names, sidecar, library          control  the camera's socket
   camera   the realtime process    storage  spool -> NAS, mount checks    apiclient
   coop     peers, mDNS, NAS notes, triggers      system   boot-time programs
+  mqtt     a broker client and Home Assistant's discovery
   host     the camera's web server                master   the fleet's web server
   demo     a simulated fleet        cli      the `smartcam` command, the only one above host
 
@@ -25,7 +26,7 @@ RANK = {
     "config": 1,
     "clips": 2, "control": 2,
     "camera": 3, "storage": 3, "apiclient": 3,
-    "coop": 4, "system": 4,
+    "coop": 4, "system": 4, "mqtt": 4,
     "host": 5, "master": 5,
     "demo": 6,
     "cli": 7,

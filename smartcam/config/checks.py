@@ -91,6 +91,17 @@ CHECKS = (
     ),
     Check(("peers", "secret"), (("peers", "enabled"),), _secret_problem),
     Check(
+        ("mqtt", "broker"),
+        (("mqtt", "enabled"),),
+        lambda broker, on: "needed when enabled = true: the broker's host name or address"
+        if on and broker is None else None,
+    ),
+    Check(
+        ("mqtt", "ca_file"),
+        (("mqtt", "tls"),),
+        lambda ca, tls: "only with tls = true" if ca is not None and not tls else None,
+    ),
+    Check(
         ("master", "key"),
         (("master", "certificate"),),
         lambda key, cert: "needed with certificate, and only with it"

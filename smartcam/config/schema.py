@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from smartcam.config import values as v
+from smartcam.config.mqtt import Mqtt
 from smartcam.config.names import CAMERA_NAME, NAME, hostname_name
 from smartcam.config.setting import Section, Setting, setting, settings_of
 
@@ -393,6 +394,7 @@ SECTIONS: dict[str, type[Section]] = {
     "web": Web,
     "system": System,
     "master": Master,
+    "mqtt": Mqtt,
 }
 
 

@@ -95,6 +95,10 @@ def _problems(
             f"and goes on without them (the first: {retention.get('skipped_first')}).")
     for level, message in host.cooperation.problems():
         say(level, message)
+    mqtt = getattr(host, "mqtt", None)
+    if mqtt is not None and (why := mqtt.problem()):
+        say("warning", f"MQTT (Home Assistant) is not connected: {why}. Check [mqtt] broker, "
+            "username and password_file, and that the broker runs.")
     if temperature is not None and temperature >= 80:
         say("warning", f"The CPU is hot ({temperature:.0f} °C) and may slow down: "
             "give the Pi some air or a heatsink.")

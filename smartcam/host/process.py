@@ -25,6 +25,7 @@ from smartcam.errors import ConfigError, SmartcamError
 from smartcam.host.api.base import MAX_BODY
 from smartcam.host.camlink import CameraLink
 from smartcam.host.gate import Gate
+from smartcam.host.mqttlink import MqttLink
 from smartcam.host.web import make_app
 from smartcam.sdnotify import Notifier
 from smartcam.storage.retention import Retention
@@ -63,6 +64,7 @@ class Host:
         self.uploader.on_uploaded = self.library.wake
         self.link.listeners.append(self._on_event)
         self.cooperation = Cooperation(cfg, self.link, timing=timing)  # peers, group triggers
+        self.mqtt = MqttLink(self) if cfg.mqtt.enabled else None  # Home Assistant, a broker
         self.stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -110,6 +112,8 @@ def serve(host: Host, notifier: Notifier | None = None) -> None:
         host.start_worker("uploader", host.uploader)
         host.start_worker("retention", host.retention)
         host.start_worker("cooperation", host.cooperation)
+        if host.mqtt is not None:
+            host.start_worker("mqtt", host.mqtt)
     web.start()
     url = f"http://{listen.host}:{server.effective_port}"  # type: ignore[attr-defined]
     notifier.ready(f"serving {url}")

@@ -172,6 +172,21 @@ SECTIONS = {
             "session_lifetime": st.sampled_from([300.0, 2592000.0]),
         }
     ),
+    "mqtt": st.fixed_dictionaries(
+        {
+            "enabled": st.booleans(),
+            "broker": loose_address,  # always set: enabled needs it
+            "tls": st.just(True),  # ca_file needs it
+            "ca_file": st.none() | paths,
+            "username": words,
+            "password_file": st.none() | paths,
+            "topic_prefix": st.from_regex(r"[a-z0-9_-]{1,10}(/[a-z0-9]{1,5}){0,2}", fullmatch=True),
+            "client_id": st.from_regex(r"[A-Za-z0-9_.-]{0,20}", fullmatch=True),
+            "discovery": st.booleans(),
+            "discovery_prefix": st.just("homeassistant"),
+            "motion_off_delay": floats(0, 3600),
+        }
+    ),
 }
 configs = st.fixed_dictionaries(SECTIONS).map(
     lambda sections: config.Config(

@@ -25,6 +25,7 @@ EDITABLE = {
 }
 LIVE_SECTIONS = ("motion",)
 log = logging.getLogger(__name__)
+_settings_lock = threading.Lock()  # one change at a time, from the page, master or MQTT
 
 
 def save(path: Path, changes: dict[str, dict[str, Any]]) -> None:
@@ -39,15 +40,13 @@ def save(path: Path, changes: dict[str, dict[str, Any]]) -> None:
 
 
 def add_settings_routes(api: Bottle, host: Any) -> None:
-    settings_lock = threading.Lock()
-
     @api.get("/settings")
     def get_settings() -> dict[str, Any]:
         return settings_view(host)
 
     @api.put("/settings")
     def put_settings() -> dict[str, Any]:
-        return apply(settings_changes(json_body(required=True)))
+        return apply_settings(host, settings_changes(json_body(required=True)))
 
     @api.put("/signed/settings")
     def put_signed_settings() -> dict[str, Any]:
@@ -57,43 +56,45 @@ def add_settings_routes(api: Bottle, host: Any) -> None:
         if not isinstance(data.get("changes"), dict):
             fail(400, "a signed settings request carries changes: {section: {key: value}}")
         log.info("settings from %s: %s", data.get("by", "the master"), data["changes"])
-        return apply(settings_changes(data["changes"]))
+        return apply_settings(host, settings_changes(data["changes"]))
 
-    def apply(changes: dict[str, dict[str, Any]]) -> dict[str, Any]:
-        with settings_lock:
-            cfg = host.cfg
-            try:
-                for section, values in changes.items():
-                    cfg = cfg.replace(section, **values)
-            except ConfigError as err:
-                fail(400, str(err))
-            if not any(changes.values()):
-                return {**settings_view(host), "saved": False, "applied": [], "restart": [],
-                        "message": "Nothing to change."}
-            if host.cfg.path is None:
-                problem = host.config_error or "the host runs on built-in defaults"
-                fail(409, f"There is no valid smartcam.conf to save into: {problem}")
-            try:
-                save(host.cfg.path, changes)
-            except ConfigError as err:
-                fail(409, f"smartcam.conf has problems; fix them first:\n{err}")
-            except OSError as err:
-                fail(409, f"cannot write {host.cfg.path}: {err.strerror or err}")
-            host.cfg = cfg
-            applied, notes = [], ["Saved."]
-            if changes.get("motion"):
-                try:
-                    host.link.request("set", motion=changes["motion"])
-                    applied.append("motion")
-                    notes.append("The motion settings are in effect now.")
-                except CameraUnavailable:
-                    notes.append("The camera is not running; it uses them when it starts.")
-            restart = [f"{s}.{k}" for s, v in changes.items() if s not in LIVE_SECTIONS for k in v]
-            if restart:
-                notes.append(f"{', '.join(restart)}: in effect when the camera process restarts.")
-        return {**settings_view(host), "saved": True, "applied": applied, "restart": restart,
-                "message": " ".join(notes)}
 
+def apply_settings(host: Any, changes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Validate, save into smartcam.conf, and put [motion] into effect: the page's, the
+    master's and MQTT's changes alike. Raises ApiError (4xx) when they cannot be saved."""
+    with _settings_lock:
+        cfg = host.cfg
+        try:
+            for section, values in changes.items():
+                cfg = cfg.replace(section, **values)
+        except ConfigError as err:
+            fail(400, str(err))
+        if not any(changes.values()):
+            return {**settings_view(host), "saved": False, "applied": [], "restart": [],
+                    "message": "Nothing to change."}
+        if host.cfg.path is None:
+            problem = host.config_error or "the host runs on built-in defaults"
+            fail(409, f"There is no valid smartcam.conf to save into: {problem}")
+        try:
+            save(host.cfg.path, changes)
+        except ConfigError as err:
+            fail(409, f"smartcam.conf has problems; fix them first:\n{err}")
+        except OSError as err:
+            fail(409, f"cannot write {host.cfg.path}: {err.strerror or err}")
+        host.cfg = cfg
+        applied, notes = [], ["Saved."]
+        if changes.get("motion"):
+            try:
+                host.link.request("set", motion=changes["motion"])
+                applied.append("motion")
+                notes.append("The motion settings are in effect now.")
+            except CameraUnavailable:
+                notes.append("The camera is not running; it uses them when it starts.")
+        restart = [f"{s}.{k}" for s, v in changes.items() if s not in LIVE_SECTIONS for k in v]
+        if restart:
+            notes.append(f"{', '.join(restart)}: in effect when the camera process restarts.")
+    return {**settings_view(host), "saved": True, "applied": applied, "restart": restart,
+            "message": " ".join(notes)}
 
 
 def settings_changes(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
