@@ -126,13 +126,13 @@ class Retention:
                 continue
             try:
                 touched = self._trim_day(fd, now, cutoff, space, result)
-                if day < keep_day and touched and not os.listdir(fd):
-                    os.rmdir(day, dir_fd=cam)  # not yesterday's or today's: uploads go there
-                    result["days_removed"] += 1
-            except OSError as err:  # this day (or what a server keeps in it): skip, go on
+            except OSError as err:  # this day: skip, go on
                 self._skipped(result, f"{day}: {err.strerror or err}")
+                touched = False
             finally:
                 os.close(fd)
+            if day < keep_day and touched:  # not yesterday's or today's: uploads go there
+                self._remove_day(cam, day, result)
         free, total = free_space(cam)
         result["free_percent"] = round(100 * free / total, 2) if total else None
         if space.not_freeing:
@@ -171,6 +171,29 @@ class Retention:
                 result["deleted_for_space"] += 1
                 space.deleted(freed)
         return not names or result["deleted"] + result["parts_removed"] > before
+
+    def _remove_day(self, cam: int, day: str, result: dict[str, Any]) -> None:
+        """Remove a day folder if it is empty. Tried rather than listed first: a cifs client
+        can list a folder again from what it read before through the same descriptor, clips
+        just deleted included. Empty to us yet refused: the server keeps something we cannot
+        see in it (a vetoed @eaDir, .DS_Store): skipped and said."""
+        try:
+            os.rmdir(day, dir_fd=cam)
+            result["days_removed"] += 1
+        except OSError as err:
+            if err.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                self._skipped(result, f"{day}: {err.strerror or err}")
+                return
+            try:
+                fd = os.open(day, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=cam)
+                try:
+                    hidden = not os.listdir(fd)
+                finally:
+                    os.close(fd)
+            except OSError:
+                return
+            if hidden:
+                self._skipped(result, f"{day}: holds entries the NAS does not show ({err})")
 
     @staticmethod
     def _skipped(result: dict[str, Any], what: str) -> None:

@@ -276,3 +276,25 @@ def test_an_entry_that_cannot_be_deleted_is_skipped_and_the_rest_trimmed(
         assert stems(cam) == [stuck, *made[-6:]]
         assert result["skipped"] == 2 and result["error"] is None
         assert oldest.name in result["skipped_first"]
+
+
+def test_emptied_days_go_even_when_listing_again_shows_what_was_there(
+        tmp_path, yard, monkeypatch):
+    """A cifs client can list a folder again from what it read before (the rig showed day
+    folders kept for ever): whether a day is empty is asked of the server, by removing it."""
+    cam, made = yard
+    first: dict[int, list[str]] = {}
+    real_listdir = os.listdir
+
+    def listdir(path="."):
+        if not isinstance(path, int):
+            return real_listdir(path)
+        inode = os.fstat(path).st_ino
+        return list(first.setdefault(inode, real_listdir(path)))  # as first seen, always
+
+    monkeypatch.setattr(retmod.os, "listdir", listdir)
+    result = Retention(cfg(tmp_path, days=3)).run_once(NOW.timestamp())
+    assert stems(cam) == made[-6:]
+    gone = [f"{NOW - timedelta(days=d):%Y-%m-%d}" for d in range(3, 9)]
+    assert not any((cam / day).exists() for day in gone)
+    assert result["days_removed"] == 6 and result["skipped"] == 0
