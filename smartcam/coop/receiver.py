@@ -140,8 +140,11 @@ class Receiver:
     def _reject(self, status: int, reason: str, remote: str) -> tuple[int, dict[str, Any]]:
         with self._lock:
             self.rejected[status] = self.rejected.get(status, 0) + 1
-        log.warning("trigger%s rejected (%d): %s", f" from {remote}" if remote else "", status,
-                    reason)
+        # A copy of a trigger already taken is expected (over HTTP and MQTT both, or MQTT's
+        # QoS 1 delivering twice) and records nothing: not worth a warning.
+        level = logging.INFO if status == 409 else logging.WARNING
+        log.log(level, "trigger%s rejected (%d): %s", f" from {remote}" if remote else "",
+                status, reason)
         return status, {"error": reason}
 
     def stats(self) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from smartcam.coop.notes import NasDiscovery, Record
 from smartcam.coop.receiver import Receiver
 from smartcam.coop.sender import Fanout, MotionLease
 from smartcam.coop.table import API, STATIC_PORT, PeerTable, static_sightings
-from smartcam.coop.wire import TriggerMessage
+from smartcam.coop.wire import TriggerMessage, sign
 from smartcam.errors import SmartcamError
 from smartcam.storage.mount import Nas
 from smartcam.timing import Timing
@@ -69,6 +69,9 @@ class Cooperation:
         self.lease = MotionLease(cam.name, cam.group, cam.post_record, self._send,
                                  self._incident, clock)
         self.nas = nas or Nas(cfg)
+        # More ways our triggers leave (the host's MQTT link: sites one LAN does not reach),
+        # each given the signed body and its signature; they never deliver to us.
+        self.transports: list[Callable[[bytes, str], None]] = []
         self.alive = time.monotonic()
         self._wake = threading.Event()
         self.table.replace_source("static", static_sightings(peers.static, clock))
@@ -153,7 +156,13 @@ class Cooperation:
         return clip.get("incident") if isinstance(clip, dict) else None
 
     def _send(self, message: TriggerMessage) -> int:
-        return self.fanout.send(message, self.table.targets(self.group))
+        sent = self.fanout.send(message, self.table.targets(self.group))
+        if self.transports:
+            body = message.encode()
+            signature = sign(body, self.cfg.peers.secret)
+            for transport in self.transports:
+                transport(body, signature)
+        return sent + len(self.transports)
 
     def problems(self) -> list[tuple[str, str]]:
         """(level, what to do) for the page and health: peers triggers do not reach, clocks."""

@@ -8,6 +8,12 @@ all of that is out, offline when the host stops (the broker's last will when it 
 is sent again on every (re)connect and when Home Assistant comes back online, after the
 discovery message (smartcam.mqtt.discovery).
 
+Across sites: with [peers] on, our group's signed triggers also go to
+`<prefix>/_group/<group>/trigger` (JSON {"body", "signature"}, never retained), and the others'
+come in from there to the same receiver as over HTTP (signature, group, clock, rate, nonce: the
+same trigger twice records once). A Mosquitto bridge between two sites' brokers carries them;
+the host never forwards one.
+
 In, on `.../<feature>/set`: `record` (PRESS, or a number of seconds) records now; `detect`
 ON/OFF switches [motion] enabled and saves it in smartcam.conf as the page would; `armed` ON/OFF
 is kept as the master's arming is (disarmed silences notifications; the camera records all the
@@ -24,6 +30,7 @@ import threading
 import time
 from typing import Any
 
+from smartcam.coop.wire import HEADER
 from smartcam.errors import ConfigError
 from smartcam.host.api.settings import apply_settings
 from smartcam.host.health import health
@@ -56,6 +63,9 @@ class MqttLink:
         self._started = time.monotonic()
         self._config_error: str | None = None
         host.link.listeners.append(self._on_event)
+        self.cooperation = host.cooperation if host.cooperation.enabled else None
+        if self.cooperation is not None:
+            self.cooperation.transports.append(self.send_trigger)
 
     # -- the worker --------------------------------------------------------------------------
 
@@ -144,7 +154,8 @@ class MqttLink:
         """Everything again, on every connect: subscriptions, discovery, state, then online."""
         t = self.topics
         self.client.subscribe(*(t.command(f) for f in discovery.FEATURES),
-                              f"{self.settings.discovery_prefix}/status")
+                              f"{self.settings.discovery_prefix}/status",
+                              *([self._group_topic] if self.cooperation else []))
         self._announce()
         with self._lock:
             self._sent.clear()  # the broker may have lost what it kept (no persistence)
@@ -205,8 +216,35 @@ class MqttLink:
 
     # -- in ----------------------------------------------------------------------------------
 
+    @property
+    def _group_topic(self) -> str:
+        return self.topics.group_triggers(self.host.cfg.camera.group)
+
+    def send_trigger(self, body: bytes, signature: str) -> None:
+        """One of our group triggers, to the other sites (from cooperation's thread)."""
+        payload = json.dumps({"body": body.decode(), "signature": signature})
+        self.client.publish(self._group_topic, payload)
+
+    def _trigger(self, payload: str) -> None:
+        """A group trigger from the broker: checked by the receiver as if it came over HTTP."""
+        try:
+            data = json.loads(payload)
+            body, signature = data["body"].encode(), str(data["signature"])
+            origin = json.loads(body).get("origin")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            log.warning("ignoring a malformed group trigger from MQTT")
+            return
+        if origin == self.host.cfg.camera.name:
+            return  # our own, back from the broker
+        self.cooperation.receiver.handle_trigger(body, {HEADER: signature}, remote="MQTT")
+
     def _message(self, topic: str, payload: str) -> None:
-        """On paho's thread: Home Assistant's birth, or a command (run on a thread of its own)."""
+        """On paho's thread: Home Assistant's birth, a group trigger, or a command (each run
+        on a thread of its own)."""
+        if self.cooperation is not None and topic == self._group_topic:
+            threading.Thread(target=self._trigger, args=(payload,), name="mqtt-trigger",
+                             daemon=True).start()
+            return
         if topic == f"{self.settings.discovery_prefix}/status":
             if payload == "online":  # Home Assistant restarted: it forgot the device
                 self._connected()

@@ -40,6 +40,11 @@ class Topics:
     def snapshot_url(self) -> str:  # the URL of the latest picture, retained
         return self._t("snapshot_url")
 
+    def group_triggers(self, group: str) -> str:
+        """A group's signed triggers, shared by its cameras at every site (never retained).
+        `_group` is no camera's name: those start with a letter or digit."""
+        return f"{self.prefix}/_group/{group}/trigger"
+
     def state(self, feature: str) -> str:
         return self._t(feature, "state")
 

@@ -50,14 +50,20 @@ def make_ca(folder: Path) -> tuple[Path, Path, Path]:
 
 
 class Broker:
-    def __init__(self, folder: Path, kind: str = "anonymous"):
+    """`spawn` and `inside` run it and look at it elsewhere (a network namespace: lab.popen and
+    lab.call); `listen` is its address there; `extra` more lines (a bridge to another one)."""
+
+    def __init__(self, folder: Path, kind: str = "anonymous", listen: str = "127.0.0.1",
+                 extra: str = "", spawn: Any = subprocess.Popen, inside: Any = None,
+                 port: int | None = None):
         self.folder, self.kind = folder, kind
-        self.port = free_port()
+        self.port = port or free_port()
+        self.spawn, self.inside = spawn, inside or (lambda fn: fn())
         self.proc: subprocess.Popen | None = None
         self.ca: Path | None = None
         folder.mkdir(parents=True, exist_ok=True)
         # As root it would become the mosquitto user, who cannot read the test's files.
-        lines = [f"listener {self.port} 127.0.0.1", f"user {getpass.getuser()}",
+        lines = [f"listener {self.port} {listen}", f"user {getpass.getuser()}",
                  "persistence false", "log_dest stderr",
                  "log_type error", "log_type warning", "log_type notice"]
         if kind == "anonymous":
@@ -71,13 +77,14 @@ class Broker:
             self.ca, cert, key = make_ca(folder)
             lines += [f"cafile {self.ca}", f"certfile {cert}", f"keyfile {key}"]
         self.conf = folder / "mosquitto.conf"
-        self.conf.write_text("\n".join(lines) + "\n")
+        self.conf.write_text("\n".join(lines) + "\n" + extra)
 
     def start(self) -> Broker:
         with (self.folder / "mosquitto.log").open("ab") as log:  # the child keeps its own copy
-            self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=log,
-                                         stderr=log, start_new_session=True)
-        wait_for(self._listening, timeout=20, what="mosquitto listening", poll=0.1)
+            self.proc = self.spawn([MOSQUITTO, "-c", str(self.conf)], stdout=log, stderr=log,
+                                   start_new_session=True)
+        wait_for(lambda: self.inside(self._listening), timeout=20, what="mosquitto listening",
+                 poll=0.1)
         return self
 
     def _listening(self) -> bool:

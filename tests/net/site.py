@@ -72,14 +72,15 @@ def wait_for(check: Callable[[], Any], what: str, timeout: float, site: Site | N
 
 class Site:
     """The cameras with their hosts (scenes: x -> synthetic scene), and how a test reaches
-    them. `peers` is extra [peers] configuration; `env` extra environment for x's processes."""
+    them. `peers` is extra [peers] configuration; `sections` more sections of smartcam.conf;
+    `env` extra environment for x's processes."""
 
     def __init__(self, lab: netns.Lab, root: Path, scenes: dict[str, str],
                  nas: Path | None = None, nas_type: str = "local", peers: str = "",
-                 env: dict[str, dict[str, str]] | None = None):
+                 env: dict[str, dict[str, str]] | None = None, sections: str = ""):
         self.lab, self.root, self.scenes = lab, root, scenes
         self.nas = nas or root / "nas"
-        self.nas_type, self.peers_conf = nas_type, peers
+        self.nas_type, self.peers_conf, self.sections = nas_type, peers, sections
         self.address = {x: ADDRESS[x] for x in scenes}
         self.hosts: dict[str, Any] = {}
         self.cameras: dict[str, Any] = {}
@@ -109,7 +110,8 @@ class Site:
         self.dir(x).mkdir(parents=True, exist_ok=True)
         self.conf(x).write_text(CONF.format(
             x=x, scene=self.scenes[x], seed=ord(x), dir=self.dir(x), nas=self.nas,
-            nas_type=self.nas_type, secret=SECRET, peers=self.peers_conf, port=PORT))
+            nas_type=self.nas_type, secret=SECRET, peers=self.peers_conf, port=PORT)
+            + self.sections)
 
     def start(self) -> None:
         """Every camera, then every host; back when each host answers."""
