@@ -9,9 +9,11 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 
 from smartcam.apiclient import ApiUnreachable, CameraApi
 from tests.clipcheck import ffprobe
+from tests.mqtt.broker import MOSQUITTO, Listener
 
 
 def test_the_demo_fleet_serves_pages_and_records_clips(tmp_path):
@@ -31,6 +33,14 @@ def test_the_demo_fleet_serves_pages_and_records_clips(tmp_path):
         assert {h["camera"] for h in pages.values()} == {"yard", "plaza"}
         with urllib.request.urlopen("http://127.0.0.1:8081/", timeout=5) as page:
             assert b"<html" in page.read().lower()
+        if MOSQUITTO:  # what Home Assistant would be told, on the demo's broker
+            heard = Listener(SimpleNamespace(port=18830, kind="anonymous", ca=None))
+            try:
+                for camera in ("yard", "plaza"):
+                    heard.wait(f"smartcam/{camera}/available", "online")
+                    heard.wait(f"homeassistant/device/smartcam_{camera}/config")
+            finally:
+                heard.close()
         output, _ = demo.communicate(timeout=90)
     finally:
         demo.kill()
@@ -40,6 +50,7 @@ def test_the_demo_fleet_serves_pages_and_records_clips(tmp_path):
     if shutil.which("nginx") or Path("/usr/sbin/nginx").exists():
         assert "master  https://127.0.0.1:8443/" in output
         assert "first admin: open https://127.0.0.1:8443/setup#" in output
+    assert ("mosquitto_sub -h 127.0.0.1 -p 18830" in output) == bool(MOSQUITTO)
     assert "yard  clip" in output and "plaza  clip" in output  # printed as they landed
     assert "peer yard saw motion" in output  # one group: the yard's walker made the plaza record
     clips = sorted((tmp_path / "nas").glob("*/*/*.mp4")) + sorted(

@@ -5,11 +5,13 @@ Two cameras, each a real camera process and a real host process, as on two Pis:
   plaza   real footage (Debian's opencv-doc vtest.avi: pedestrians), looped
 Their pages are on http://127.0.0.1:8081 and :8082, and a local folder stands in for the NAS.
 They are one group: when one sees motion, both record, and their clips share an incident id.
-Each clip is printed as it lands.
+Each clip is printed as it lands. With `mosquitto` installed, a broker on 127.0.0.1:18830 takes
+what the cameras say over MQTT (as Home Assistant would see it).
 """
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import shutil
@@ -61,10 +63,11 @@ port = {port}
 # peers find each other even where it is not.
 interfaces = 127.0.0.1
 static = {peers}
-"""
+{mqtt}"""
 
 
 DEMO_SECRET = "demo-only-secret-0123456789"  # a real group gets its own: openssl rand -hex 16
+MQTT_PORT = 18830  # not 1883: a broker of the machine's own may be there
 MASTER_PORT = 8443
 
 MASTER_CONF = """\
@@ -112,7 +115,24 @@ def cameras() -> list[DemoCamera]:
     return [yard, plaza]
 
 
-def write_config(directory: Path, camera: DemoCamera, fleet: list[DemoCamera]) -> Path:
+def start_broker(directory: Path, procs: list[subprocess.Popen[bytes]]) -> bool:
+    """Mosquitto on loopback for the cameras' MQTT, if it is installed."""
+    mosquitto = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/sbin")
+    if mosquitto is None:
+        return False
+    home = (directory / "mqtt").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    conf = home / "mosquitto.conf"
+    conf.write_text(f"# written by `smartcam demo`\nlistener {MQTT_PORT} 127.0.0.1\n"
+                    f"allow_anonymous true\npersistence false\nuser {getpass.getuser()}\n")
+    with open(home / "mosquitto.log", "ab") as log:
+        procs.append(subprocess.Popen([mosquitto, "-c", str(conf)], stdout=log,
+                                      stderr=subprocess.STDOUT))
+    return True
+
+
+def write_config(directory: Path, camera: DemoCamera, fleet: list[DemoCamera],
+                 mqtt: bool = False) -> Path:
     home = (directory / camera.name).resolve()
     home.mkdir(parents=True, exist_ok=True)
     conf = home / "smartcam.conf"
@@ -121,6 +141,7 @@ def write_config(directory: Path, camera: DemoCamera, fleet: list[DemoCamera]) -
         name=camera.name, source=camera.source, resolution=camera.resolution, fps=camera.fps,
         dir=home, nas=(directory / "nas").resolve(), port=camera.port, peers=peers,
         secret=DEMO_SECRET, motion=camera.motion,
+        mqtt=f"\n[mqtt]\nenabled = true\nbroker = 127.0.0.1:{MQTT_PORT}\n" if mqtt else "",
     ))
     load(conf)  # a mistake in the template fails here, with the file and line
     return conf
@@ -212,8 +233,9 @@ def run(args: Any) -> int:
     try:
         loopback_multicast()
         fleet = cameras()
+        mqtt = start_broker(directory, procs)
         for camera in fleet:
-            conf = write_config(directory, camera, fleet)
+            conf = write_config(directory, camera, fleet, mqtt)
             log = open(conf.parent / "smartcam.log", "ab")
             for program in ("camera", "host"):
                 procs.append(subprocess.Popen(
@@ -228,6 +250,8 @@ def run(args: Any) -> int:
         if link:
             print(f"        first admin: open {link}", flush=True)
         print(f"NAS folder: {(directory / 'nas').resolve()}; logs: {directory}/*/smartcam.log")
+        if mqtt:
+            print(f"MQTT    mosquitto_sub -h 127.0.0.1 -p {MQTT_PORT} -v -t 'smartcam/#'")
         print("someone walks by the yard every 20 s; stop with Ctrl-C", flush=True)
         deadline = time.monotonic() + args.duration if args.duration else None
         while not quit_.wait(0.5):
