@@ -2,7 +2,8 @@
 
 Out, to `<prefix>/<camera>/...` (smartcam.mqtt.topics): `motion` ON at once and OFF after
 `motion_off_delay` seconds without motion; `recording`; `events` (JSON, not retained: "new"
-when a clip starts, "end" with its clip and thumbnail URLs when it is ready); `health` (JSON,
+when a clip starts, "update" when motion starts again while it records, "end" with its clip and
+thumbnail URLs when it is ready); `health` (JSON,
 every minute); `armed/state` and `detect/state`; `snapshot_url`; and `available`, online once
 all of that is out, offline when the host stops (the broker's last will when it dies). All of it
 is sent again on every (re)connect and when Home Assistant comes back online, after the
@@ -181,7 +182,10 @@ class MqttLink:
         if kind == "motion_start":
             with self._lock:
                 self._motion, self._motion_since = True, None
+                clip = self._clip
             self._retain(self.topics.motion, ON)
+            if clip:  # motion again in a clip under way: it goes on
+                self._event("update", {"event": clip, "motion": True})
         elif kind == "motion_end":
             with self._lock:
                 self._motion_since = time.monotonic()

@@ -29,7 +29,7 @@ class Topics:
         return self._t("recording")
 
     @property
-    def events(self) -> str:  # JSON, not retained: {"type": "new" | "end", ...}
+    def events(self) -> str:  # JSON, not retained: {"type": "new" | "update" | "end", ...}
         return self._t("events")
 
     @property

@@ -60,6 +60,8 @@ def test_the_camera_shows_up_in_home_assistant_and_reports_motion_and_clips(
                          timeout=120, what="a clip's end event")[0]
         started = {e["event"] for e in heard.json(f"{T}/events") if e["type"] == "new"}
         assert ended["event"] in started and ended["cause"] == "motion"
+        updates = [e for e in heard.json(f"{T}/events") if e["type"] == "update"]
+        assert all(u["event"] in started and u["motion"] for u in updates)
         assert ended["clip_url"].endswith(f"/api/v1/events/{ended['event']}/clip")
         assert ended["armed"] is True and ended["incident"]
         health = json.loads(heard.last(f"{T}/health"))
