@@ -369,29 +369,24 @@ ssh_keys = ValueType[tuple[str, ...]](
 )
 
 
-def _parse_interfaces(value: str) -> tuple[str, ...]:
-    items = tuple(item.strip() for item in value.split(",") if item.strip())
-    for item in items:
-        if not re.fullmatch(r"[A-Za-z0-9_.@-]{1,15}", item):
-            raise Invalid(f"{item!r} is neither")
-    return items
+def listed(pattern: str, allowed: str, bad: str, fold: bool = False) -> ValueType[tuple[str, ...]]:
+    """A list separated by commas, each item matching `pattern` (lowercased first if `fold`);
+    an item that does not is "<item> is <bad>"."""
+    item_pattern = re.compile(pattern)
+
+    def parse(value: str) -> tuple[str, ...]:
+        items = tuple(i.strip().lower() if fold else i.strip() for i in value.split(",")
+                      if i.strip())
+        for item in items:
+            if not item_pattern.fullmatch(item):
+                raise Invalid(f"{item!r} is {bad}")
+        return items
+
+    return ValueType(allowed, parse, ", ".join)
 
 
-interfaces = ValueType[tuple[str, ...]](
-    "empty, or interface names (eth0, wlan0) or IPv4 addresses separated by commas",
-    _parse_interfaces,
-    ", ".join,
-)
-
-
-def _parse_host_names(value: str) -> tuple[str, ...]:
-    items = tuple(item.strip().lower() for item in value.split(",") if item.strip())
-    for item in items:
-        if not re.fullmatch(r"[a-z0-9][a-z0-9.:-]{0,252}", item):
-            raise Invalid(f"{item!r} is not one")
-    return items
-
-
-host_names = ValueType[tuple[str, ...]](
-    "empty, or host names or addresses separated by commas", _parse_host_names, ", ".join
-)
+interfaces = listed(
+    r"[A-Za-z0-9_.@-]{1,15}",
+    "empty, or interface names (eth0, wlan0) or IPv4 addresses separated by commas", "neither")
+host_names = listed(r"[a-z0-9][a-z0-9.:-]{0,252}",
+                    "empty, or host names or addresses separated by commas", "not one", fold=True)

@@ -73,18 +73,14 @@ def watch_page(guest: vm.Guest, seconds: float) -> list[float]:
 
 def fault(kind: str, nas: samba.Samba, guest: vm.Guest, seconds: float) -> dict:
     """Break one thing for `seconds`, mend it; what the page did meanwhile."""
-    if kind == "frozen":
-        nas.freeze()
+    on_the_nas = {"frozen": (nas.freeze, nas.thaw), "stopped": (nas.stop, nas.start)}
+    if kind in on_the_nas:
+        breaks, mends = on_the_nas[kind]
+        breaks()
         try:
             return {"health_seconds": watch_page(guest, seconds)}
         finally:
-            nas.thaw()
-    if kind == "stopped":
-        nas.stop()
-        try:
-            return {"health_seconds": watch_page(guest, seconds)}
-        finally:
-            nas.start()
+            mends()
     if kind == "link":  # scheduled in the guest: its SSH and page go over the same link
         guest.ssh(f"systemd-run --on-active=1 sh -c 'ip link set enp0s3 down; "
                   f"sleep {seconds:.0f}; ip link set enp0s3 up'")
