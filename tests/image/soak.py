@@ -4,8 +4,8 @@
     .venv/bin/python -m tests.image.soak --minutes 60 --seed 3 --keep /var/tmp/rig-soak
 
 One card boots as a camera whose scene has people walking by (so it records by itself), with its
-share on Samba on this machine's loopback (tests/image/samba.py). Until the time is up, one fault
-after another, each mended before the next:
+share on Samba on this machine's loopback (tests/image/samba.py). Until the time is up (and at
+least one of each), one fault after another, each mended before the next:
 
   frozen    every smbd process stopped (a NAS that hangs: nothing answers, nothing resets)
   stopped   smbd gone (a NAS rebooting: each mount fails at once)
@@ -154,7 +154,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.image.soak", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=20.0,
-                        help="how long to go on breaking things after one of each (default 20)")
+                        help="how long to break things, one of each first (default 20)")
     parser.add_argument("--seed", type=int, default=1, help="the fault script's random seed")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="work in DIR and keep it")
     args = parser.parse_args()
