@@ -246,3 +246,19 @@ def test_stopping_waits_for_all_the_parts_together_not_each_in_turn(tmp_path, mo
     assert took < 3 * 0.5  # each in turn: 1.5 s and more
     assert sorted(r.getMessage().split()[0] for r in caplog.records
                   if "did not stop" in r.getMessage()) == ["library", "retention", "uploader"]
+
+
+def test_health_says_when_mqtt_is_not_connected():
+    host = SimpleNamespace(
+        cfg=from_text(""), config_error=None, version="9", started=time.time(),
+        retention=SimpleNamespace(last=None), link=SimpleNamespace(connected=True, last_status={}),
+        uploader=SimpleNamespace(health=lambda: {}),
+        cooperation=SimpleNamespace(problems=lambda: []),
+        mqtt=SimpleNamespace(problem=lambda: "127.0.0.1:1883: the broker refused us: "
+                             "Not authorized"),
+    )
+    (problem,) = health_module.health(host)["problems"]
+    assert problem["level"] == "warning" and "Not authorized" in problem["message"]
+    assert "password_file" in problem["message"]
+    host.mqtt = SimpleNamespace(problem=lambda: None)
+    assert health_module.health(host)["problems"] == []

@@ -189,3 +189,20 @@ def test_a_wrong_password_is_said_in_the_log(tmp_path):
                      what="the refusal in the host's log")
     finally:
         broker.stop()
+
+
+def test_an_unreadable_password_file_turns_mqtt_off_and_says_so(tmp_path):
+    import threading
+    from types import SimpleNamespace
+
+    from smartcam.config import from_text
+    from smartcam.host.mqttlink import MqttLink
+
+    cfg = from_text(f"[mqtt]\nenabled = true\nbroker = 127.0.0.1:1\nusername = cam\n"
+                    f"password_file = {tmp_path}/missing\n")
+    host = SimpleNamespace(cfg=cfg, link=SimpleNamespace(listeners=[]),
+                           cooperation=SimpleNamespace(enabled=False))
+    link = MqttLink(host)
+    stop = threading.Event()
+    link.run(stop)  # returns at once: nothing to connect with
+    assert f"password_file = {tmp_path}/missing: cannot read it" in link.problem()
