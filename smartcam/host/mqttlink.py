@@ -45,6 +45,7 @@ TICK = 1.0  # seconds between looks at what changed
 HEALTH_EVERY = 60.0
 RECORD_SECONDS = (1.0, 600.0)
 GRACE = 30.0  # seconds a broker may take to answer before the page says so
+STATUS_LAG = 10.0  # two of the camera's heartbeats
 
 
 class MqttLink:
@@ -61,6 +62,7 @@ class MqttLink:
         self._motion_since: float | None = None  # the last motion, while OFF is pending
         self._motion = False
         self._clip: str | None = None  # the event id of the clip being recorded
+        self._clip_at = 0.0  # time.monotonic() it was first heard of
         self._started = time.monotonic()
         self._config_error: str | None = None
         host.link.listeners.append(self._on_event)
@@ -107,11 +109,14 @@ class MqttLink:
                 self._motion, self._motion_since = False, None
         if due:
             self._retain(self.topics.motion, OFF)
+        # The camera's status comes with its heartbeat (every 5 s): a clip heard of since is
+        # recording whatever the last status said, until its end (or two heartbeats of idle).
         status = self.host.link.last_status if self.host.link.connected else None
-        recording = bool(status and status.get("state") == "recording")
-        if not recording:
-            with self._lock:
+        idle = not (status and status.get("state") == "recording")
+        with self._lock:
+            if idle and self._clip and now - self._clip_at > STATUS_LAG:
                 self._clip = None
+            recording = bool(self._clip) or not idle
         self._retain(self.topics.recording, ON if recording else OFF)
         self._publish_switches()
 
@@ -200,6 +205,8 @@ class MqttLink:
         with self._lock:
             new = clip["event"] != self._clip
             self._clip = clip["event"]
+            if new:
+                self._clip_at = time.monotonic()
         if new:
             self._retain(self.topics.recording, ON)
             self._event("new", clip)
@@ -207,6 +214,9 @@ class MqttLink:
     def _clip_ended(self, card: dict[str, Any]) -> None:
         if not card.get("event"):
             return
+        with self._lock:
+            if self._clip == card["event"]:
+                self._clip = None
         api = f"{self.page}api/v1/events/{card['event']}"
         self._event("end", {**{k: card.get(k) for k in (
             "event", "incident", "cause", "origin", "start", "duration", "part")},

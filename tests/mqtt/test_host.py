@@ -119,6 +119,19 @@ def test_commands_act_on_the_real_camera(tmp_path, broker, heard):
         assert "neither PRESS nor" in host.output("host")
 
 
+def test_recording_stays_on_for_the_whole_clip(tmp_path, broker, heard):
+    """The camera's status comes every 5 s: it must not flip a clip it has not heard of yet
+    back to OFF (and ON again at the next heartbeat)."""
+    with start(tmp_path, broker):
+        heard.wait(f"{T}/available", "online")
+        before = len(heard.on(f"{T}/recording"))
+        heard.send(f"{T}/record/set", "12")
+        wait_for(lambda: [e for e in heard.json(f"{T}/events") if e["type"] == "end"],
+                 timeout=60, what="the clip's end")
+        heard.wait(f"{T}/recording", "OFF", timeout=30)
+        assert heard.on(f"{T}/recording")[before:] == ["ON", "OFF"]
+
+
 def test_everything_comes_back_after_the_broker_restarts_and_home_assistant_too(
         tmp_path, broker, heard):
     with start(tmp_path, broker):
