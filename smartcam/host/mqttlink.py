@@ -32,10 +32,10 @@ import time
 from typing import Any
 
 from smartcam.coop.wire import HEADER
-from smartcam.errors import ConfigError
+from smartcam.errors import ConfigError, SmartcamError
+from smartcam.host.api.camera import RECORD_SECONDS
 from smartcam.host.api.settings import apply_settings
 from smartcam.host.health import health
-from smartcam.httpjson import ApiError
 from smartcam.mqtt import discovery
 from smartcam.mqtt.client import MqttClient
 from smartcam.mqtt.topics import OFF, ON, Topics
@@ -43,7 +43,6 @@ from smartcam.mqtt.topics import OFF, ON, Topics
 log = logging.getLogger(__name__)
 TICK = 1.0  # seconds between looks at what changed
 HEALTH_EVERY = 60.0
-RECORD_SECONDS = (1.0, 600.0)
 GRACE = 30.0  # seconds a broker may take to answer before the page says so
 STATUS_LAG = 10.0  # two of the camera's heartbeats
 
@@ -130,9 +129,12 @@ class MqttLink:
             self._sent[topic] = payload
         self.client.publish(topic, payload, retain=True)
 
+    def _armed(self) -> bool:
+        """As the master or MQTT last said; a group never set is armed."""
+        return (self.host.arming or {}).get("armed", True)
+
     def _publish_switches(self) -> None:
-        armed = (self.host.arming or {}).get("armed", True)
-        self._retain(self.topics.state("armed"), ON if armed else OFF)
+        self._retain(self.topics.state("armed"), ON if self._armed() else OFF)
         self._retain(self.topics.state("detect"), ON if self.host.cfg.motion.enabled else OFF)
 
     def _publish_health(self) -> None:
@@ -223,8 +225,7 @@ class MqttLink:
             "clip_url": f"{api}/clip", "thumbnail_url": f"{api}/thumbnail"})
 
     def _event(self, kind: str, clip: dict[str, Any]) -> None:
-        armed = (self.host.arming or {}).get("armed", True)
-        payload = {"type": kind, "camera": self.topics.camera, "armed": armed,
+        payload = {"type": kind, "camera": self.topics.camera, "armed": self._armed(),
                    "time": time.time(), **clip}
         self.client.publish(self.topics.events, json.dumps(payload))
 
@@ -279,7 +280,7 @@ class MqttLink:
                                     "by": "MQTT", "at": time.time()}
             else:
                 apply_settings(self.host, {"motion": {"enabled": payload.upper() == ON}})
-        except ApiError as err:
+        except SmartcamError as err:  # refused by the settings, or the camera is away
             log.warning("MQTT %s %r refused: %s", feature, payload, err)
         except Exception:
             log.exception("MQTT %s %r failed", feature, payload)

@@ -31,8 +31,7 @@ def password(settings: Mqtt) -> str | None:
     if settings.password_file is None:
         return None
     try:
-        return settings.password_file.read_text().splitlines()[0] if \
-            settings.password_file.stat().st_size else ""
+        return (settings.password_file.read_text().splitlines() or [""])[0]
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"[mqtt] password_file = {settings.password_file}: cannot read it "
                           f"({getattr(err, 'strerror', None) or err})") from err

@@ -275,7 +275,7 @@ def test_a_dropped_link_loses_no_clip_and_needs_no_reboot(cameras, nas) -> None:
     # Scheduled in the guest: its SSH goes over the same link.
     porch.ssh("systemd-run --on-active=1 sh -c 'ip link set enp0s3 down; sleep 90; "
               "ip link set enp0s3 up'")
-    time.sleep(20)
+    time.sleep(20)  # well into the outage: the page's return below is the link's, not before it
     wait_for(lambda: page_up(porch), timeout=300, what="porch's page over the link again", poll=5)
     back = time.monotonic()
     listed = wait_for(lambda: [e["event"] for e in get_json(porch, "/api/v1/events?limit=50")
