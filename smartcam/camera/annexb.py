@@ -48,13 +48,16 @@ class AccessUnits:
         return data, IDR in types and SPS in types and PPS in types
 
 
-def _units(data: bytes, wanted: tuple[int, ...]) -> list[bytes]:
-    """The NAL units of the wanted types, each with a 4-byte start code."""
+def units(data: bytes) -> list[bytes]:
+    """The NAL units of an Annex B buffer, without their start codes."""
     starts = _starts(data)
-    units = []
+    found = []
     for i, start in enumerate(starts):
         end = starts[i + 1] - 3 if i + 1 < len(starts) else len(data)
-        unit = data[start:end].rstrip(b"\x00")  # the next 4-byte start code's leading zero
-        if unit[0] & 0x1F in wanted:
-            units.append(b"\x00\x00\x00\x01" + unit)
-    return units
+        found.append(data[start:end].rstrip(b"\x00"))  # the next 4-byte start code's zero
+    return found
+
+
+def _units(data: bytes, wanted: tuple[int, ...]) -> list[bytes]:
+    """The NAL units of the wanted types, each with a 4-byte start code."""
+    return [b"\x00\x00\x00\x01" + unit for unit in units(data) if unit[0] & 0x1F in wanted]

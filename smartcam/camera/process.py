@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from smartcam import __version__
+from smartcam.camera import feed
 from smartcam.camera.detector import MotionDetector, MotionSettings
 from smartcam.camera.finisher import Finisher, Leftover
 from smartcam.camera.frames import Capture, Source
@@ -110,6 +111,8 @@ class Camera:
             self.recorder.epoch = self.source.epoch  # follows the wall clock being set late
             for packet in capture.packets:
                 self.recorder.push(packet)
+            if self.server is not None and self.server.video_clients and capture.packets:
+                self.server.broadcast_video(feed.pack(capture.packets))
             result = self.detector.update(capture.lores, t)
             self.score = result.score
             if result.motion:
@@ -163,6 +166,14 @@ class Camera:
         self.notifier.close()
 
     # -- control requests ---------------------------------------------------------------------
+
+    def start_video(self, start: Callable[[dict[str, Any], bytes], None]) -> None:
+        """A new video client (control socket): it starts at the newest keyframe in the ring,
+        handed over under the frame loop's lock so the next packet it gets is the next one."""
+        info = self.source.info
+        with self._lock:
+            start({"width": info.width, "height": info.height, "fps": info.fps,
+                   "epoch": self.source.epoch}, feed.pack(self.recorder.ring.since(self.now)))
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         command = request.get("cmd")
@@ -309,7 +320,7 @@ def serve(
         for sig in (signal.SIGTERM, signal.SIGINT):
             previous[sig] = signal.signal(sig, lambda *_: stop.set())
     try:
-        camera.server = ControlServer(cfg.camera.control_socket, camera.handle)
+        camera.server = ControlServer(cfg.camera.control_socket, camera.handle, camera.start_video)
         camera.run(stop, duration)
     finally:
         camera.close()

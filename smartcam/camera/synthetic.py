@@ -1,6 +1,7 @@
 """A simulated camera: a generated yard with scripted walkers, light steps, gain ramps and noise.
 
-Deterministic by seed, so tests can rely on when someone walks by. Scenes:
+Deterministic by seed, so tests can rely on when someone walks by. Each frame carries its capture
+time drawn along its top edge (clockstamp.py), for measuring the live view's latency. Scenes:
   walkers  someone crosses every 20 s (from 4 s on), plus light changes a detector must ignore
   empty    nobody ever comes; only light steps, gain ramps and sensor noise
   lights   nobody comes; the light changes often (a porch lamp, clouds)
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from smartcam.camera import clockstamp
 from smartcam.camera.encoder import H264Encoder
 from smartcam.camera.frames import Capture, Packet, SourceInfo
 from smartcam.camera.pacing import Pacer
@@ -134,9 +136,10 @@ class SyntheticSource:
         index = self._pacer.frame
         t = self._pacer.next()
         y = self.render_luma(self.scene_time(t), index)
+        lores = y[self._rows[:, None], self._cols]
+        clockstamp.draw(y, round((t + self.epoch) * 1000))
         yuv = np.concatenate((y, self._chroma))
         packets = self._encoder.encode(yuv, t)
-        lores = y[self._rows[:, None], self._cols]
         return Capture(t, lores, packets, yuv if self.want_main else None)
 
     def render_luma(self, s: float, index: int = 0) -> np.ndarray:

@@ -244,6 +244,11 @@ class Web(Section):
     listen: v.HostPort = setting(
         v.HostPort("127.0.0.1", 8080), "Address the web application listens on.", v.address()
     )
+    video_listen: v.HostPort = setting(
+        v.HostPort("127.0.0.1", 8081),
+        "Address the live H.264 view's WebSocket server listens on (nginx forwards /live.ws).",
+        v.address(),
+    )
     title: str = setting("", "Title of the web page; empty: the camera name.", v.text(100))
     hosts: tuple[str, ...] = setting(
         (),

@@ -5,6 +5,11 @@ Requests are objects with a "cmd" (and an optional "id" echoed in the reply); re
 runs a selector over all clients, so a slow or stuck client never blocks the camera: its
 backlog is capped and it is dropped past that. The messages are listed in docs/architecture.md
 ("The control socket").
+
+A client that sends {"cmd": "video"} turns into a video client: after the reply line it gets
+the camera's encoded packets as a binary stream (camera/feed.py) and nothing else. The camera
+hands the server what the client must start with inside its own lock, the same one its frame
+loop holds while it broadcasts packets, so a new client misses no packet and gets none twice.
 """
 
 from __future__ import annotations
@@ -24,8 +29,11 @@ from smartcam.errors import ControlError
 log = logging.getLogger(__name__)
 MAX_LINE = 64 * 1024
 MAX_BACKLOG = 1 << 20  # bytes queued for one client before we give up on it
+VIDEO_BACKLOG = 4 << 20  # a video client's: seconds of video at any bitrate a Pi records
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
+# Called with a start(reply, first_bytes) function, which it must call under the camera's lock.
+VideoStart = Callable[[Callable[[dict[str, Any], bytes], None]], None]
 
 
 class _Client:
@@ -34,12 +42,15 @@ class _Client:
         self.inbuf = b""
         self.outbuf = bytearray()
         self.events = True  # False after {"cmd": "mute"}: a client that only sends requests
+        self.video = False  # True after {"cmd": "video"}: it gets the packet stream instead
 
 
 class ControlServer:
-    def __init__(self, path: Path, handler: Handler):
+    def __init__(self, path: Path, handler: Handler, video: VideoStart | None = None):
         self.path = Path(path)
         self._handler = handler
+        self._video = video
+        self.video_clients = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.unlink(missing_ok=True)  # a socket left by a killed process
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -65,6 +76,14 @@ class ControlServer:
             for client in self._clients.values():
                 if client.events:
                     client.outbuf += line
+        self._wake()
+
+    def broadcast_video(self, data: bytes) -> None:
+        """Send encoded packets (camera/feed.py's frames) to every video client."""
+        with self._lock:
+            for client in self._clients.values():
+                if client.video:
+                    client.outbuf += data
         self._wake()
 
     def close(self) -> None:
@@ -128,13 +147,15 @@ class ControlServer:
         client.inbuf += data
         while b"\n" in client.inbuf:
             line, client.inbuf = client.inbuf.split(b"\n", 1)
-            if line.strip():
-                self._reply(client, self._answer(line, client))
+            if line.strip() and not client.video:
+                reply = self._answer(line, client)
+                if reply is not None:
+                    self._reply(client, reply)
         if len(client.inbuf) > MAX_LINE:
             self._reply(client, {"ok": False, "error": f"line longer than {MAX_LINE} bytes"})
             client.inbuf = b""
 
-    def _answer(self, line: bytes, client: _Client) -> dict[str, Any]:
+    def _answer(self, line: bytes, client: _Client) -> dict[str, Any] | None:
         try:
             request = json.loads(line)
         except (ValueError, UnicodeDecodeError) as err:
@@ -145,6 +166,13 @@ class ControlServer:
         if request.get("cmd") == "mute":  # this connection's own business, not the camera's
             client.events = False
             return {**reply, "ok": True, "events": False}
+        if request.get("cmd") == "video" and self._video is not None:
+            try:
+                self._video(lambda info, first: self._start_video(client, {**reply, **info}, first))
+                return None
+            except Exception as err:
+                log.exception("starting a video client failed")
+                return {**reply, "ok": False, "error": f"internal error: {err}"}
         try:
             reply.update(ok=True, **self._handler(request))
         except ControlError as err:
@@ -153,6 +181,12 @@ class ControlServer:
             log.exception("control request %r failed", request.get("cmd"))
             reply.update(ok=False, error=f"internal error: {err}")
         return reply
+
+    def _start_video(self, client: _Client, reply: dict[str, Any], first: bytes) -> None:
+        with self._lock:
+            client.outbuf += (json.dumps({**reply, "ok": True}) + "\n").encode() + first
+            client.events, client.video = False, True
+            self.video_clients += 1
 
     def _reply(self, client: _Client, reply: dict[str, Any]) -> None:
         with self._lock:
@@ -176,13 +210,14 @@ class ControlServer:
             with self._lock:
                 del client.outbuf[:sent]
                 backlog = len(client.outbuf)
-            if backlog > MAX_BACKLOG:
+            if backlog > (VIDEO_BACKLOG if client.video else MAX_BACKLOG):
                 log.warning("dropping a control client that stopped reading")
                 self._drop(client)
 
     def _drop(self, client: _Client) -> None:
         with self._lock:
-            self._clients.pop(client.sock, None)
+            if self._clients.pop(client.sock, None) is not None and client.video:
+                self.video_clients -= 1
         try:
             self._selector.unregister(client.sock)
         except (KeyError, ValueError):

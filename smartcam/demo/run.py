@@ -53,6 +53,7 @@ retention_days = 7
 
 [web]
 listen = 127.0.0.1:{port}
+video_listen = 127.0.0.1:{video_port}
 {motion}
 [peers]
 # One group: motion in either camera makes both record, each with its own pre-roll.
@@ -140,6 +141,7 @@ def write_config(directory: Path, camera: DemoCamera, fleet: list[DemoCamera],
     conf.write_text(CONF.format(
         name=camera.name, source=camera.source, resolution=camera.resolution, fps=camera.fps,
         dir=home, nas=(directory / "nas").resolve(), port=camera.port, peers=peers,
+        video_port=camera.port + 100,
         secret=DEMO_SECRET, motion=camera.motion,
         mqtt=f"\n[mqtt]\nenabled = true\nbroker = 127.0.0.1:{MQTT_PORT}\n" if mqtt else "",
     ))

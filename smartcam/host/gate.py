@@ -69,7 +69,7 @@ class Gate:
         self._addresses_at = float("-inf")
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        problem = self._problem(environ)
+        problem = self.problem(environ)
         if problem is None:
             return self.app(environ, start_response)
         status, message, headers = problem
@@ -79,7 +79,8 @@ class Gate:
                                 ("Content-Length", str(len(body))), *headers])
         return [body]
 
-    def _problem(self, environ: dict[str, Any]) -> tuple[str, str, list[tuple[str, str]]] | None:
+    def problem(self, environ: dict[str, Any]) -> tuple[str, str, list[tuple[str, str]]] | None:
+        """(status, message, headers) of a refusal, or None when the request may pass."""
         host = environ.get("HTTP_HOST", "")
         if host and not self._ours(host_name(host)):
             return ("403 Forbidden", f"this camera does not answer to the name {host!r}: use "

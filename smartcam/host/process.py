@@ -25,7 +25,9 @@ from smartcam.errors import ConfigError, SmartcamError
 from smartcam.host.api.base import MAX_BODY
 from smartcam.host.camlink import CameraLink
 from smartcam.host.gate import Gate
+from smartcam.host.livesocket import LiveSocket
 from smartcam.host.mqttlink import MqttLink
+from smartcam.host.video import VideoHub
 from smartcam.host.web import make_app
 from smartcam.sdnotify import Notifier
 from smartcam.storage.retention import Retention
@@ -56,6 +58,8 @@ class Host:
         self.version = __version__
         self.started = time.time()
         self.link = CameraLink(cfg.camera.control_socket)
+        self.video = VideoHub(cfg.camera.control_socket)  # live H.264, while anyone watches
+        self.video_port: int | None = None  # the live WebSocket server's, once it listens
         self.uploader = Uploader(cfg, timing)
         self.retention = Retention(cfg, timing)
         # The clip list's indexer: its own thread does the I/O, on the NAS only while mounted.
@@ -83,6 +87,7 @@ class Host:
         shutting down cleanly (TimeoutStopSec=20)."""
         self.stop.set()
         self.link.close()
+        self.video.close()
         deadline = time.monotonic() + STOP_SECONDS
         for thread in self._threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
@@ -95,8 +100,9 @@ def serve(host: Host, notifier: Notifier | None = None) -> None:
     """Run every part until host.stop is set (SIGTERM, SIGINT)."""
     notifier = notifier or Notifier()
     listen = host.cfg.web.listen
+    gate = Gate(make_app(host), host.cfg)
     server = waitress.create_server(
-        Gate(make_app(host), host.cfg), host=listen.host, port=listen.port or 8080, threads=24,
+        gate, host=listen.host, port=listen.port or 8080, threads=24,
         ident="smartcam", channel_timeout=30,
         max_request_body_size=MAX_BODY,  # nothing we take is bigger; waitress spools more to disk
         # Waitress keeps what a streamed response sent in memory up to this mark; its 16 MiB
@@ -104,6 +110,8 @@ def serve(host: Host, notifier: Notifier | None = None) -> None:
         outbuf_high_watermark=1 << 20,
     )
     web = threading.Thread(target=server.run, name="waitress", daemon=True)
+    live = LiveSocket(host, gate, host.video)
+    host.video_port = live.port
     host.link.start()
     host.start_worker("library", host.library)  # only reads: runs in safe mode too
     if host.config_error is None:
@@ -115,6 +123,7 @@ def serve(host: Host, notifier: Notifier | None = None) -> None:
         if host.mqtt is not None:
             host.start_worker("mqtt", host.mqtt)
     web.start()
+    live.start()
     url = f"http://{listen.host}:{server.effective_port}"  # type: ignore[attr-defined]
     notifier.ready(f"serving {url}")
     log.info("serving %s", url)
@@ -127,6 +136,7 @@ def serve(host: Host, notifier: Notifier | None = None) -> None:
     finally:
         notifier.stopping()
         server.close()
+        live.close()
         host.close()
         notifier.close()
 

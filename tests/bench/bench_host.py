@@ -53,6 +53,7 @@ nas = {dir}/nas
 type = local
 [web]
 listen = 127.0.0.1:{port}
+video_listen = 127.0.0.1:{video_port}
 """
 STATIC_SERVER = """\
 server {{
@@ -298,7 +299,8 @@ class Appliance:
         (directory / "nas").mkdir()
         web_port, static_port = free_port(), free_port()
         conf = directory / "smartcam.conf"
-        conf.write_text(CONF.format(name=NAME, dir=directory, port=web_port))
+        conf.write_text(CONF.format(name=NAME, dir=directory, port=web_port,
+                                    video_port=free_port()))
         smartcam = [sys.executable, "-m", "smartcam"]
         self.camera = Process([*smartcam, "camera", "--config", str(conf)],
                               directory / "camera.log")

@@ -121,6 +121,7 @@ SECTIONS = {
     ),
     "web": st.fixed_dictionaries({
         "listen": address,
+        "video_listen": address,
         "title": words,
         "hosts": st.lists(st.from_regex(r"[a-z0-9][a-z0-9.-]{0,20}", fullmatch=True),
                           max_size=3).map(tuple),

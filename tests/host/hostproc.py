@@ -53,6 +53,7 @@ type = local
 
 [web]
 listen = 127.0.0.1:{port}
+video_listen = 127.0.0.1:{video_port}
 """
 START_TIMEOUT = 30.0
 
@@ -76,11 +77,12 @@ class HostProcess:
         self.dir = Path(directory)
         self.name = name
         self.port = free_port()
+        self.video_port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.conf = self.dir / "smartcam.conf"
         self.conf.write_text(CONF.format(
             name=name, source=source, fps=fps, post_record=post_record, dir=self.dir,
-            motion="true" if motion else "false", port=self.port,
+            motion="true" if motion else "false", port=self.port, video_port=self.video_port,
         ))
         self.socket = self.dir / "run" / "control.sock"
         self.nas = self.dir / "nas"

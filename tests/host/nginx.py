@@ -83,13 +83,15 @@ def render_site(**variables: Any) -> str:
 
 
 def site_variables(
-    upstream: str, nas_dir: Path, port: int, address: str = "127.0.0.1"
+    upstream: str, nas_dir: Path, port: int, address: str = "127.0.0.1",
+    video_upstream: str = "127.0.0.1:8081",
 ) -> dict[str, Any]:
     return {
         "smartcam_nginx_listen_port": port,
         "smartcam_nginx_listen_address": address,
         "smartcam_nginx_listen_ipv6": False,
         "smartcam_nginx_upstream": upstream,
+        "smartcam_nginx_video_upstream": video_upstream,
         "smartcam_nginx_nas_root": str(nas_dir),
         "smartcam_nginx_server_name": "_",
     }
@@ -127,6 +129,7 @@ class Nginx:
         camera: str | None = None,
         port: int | None = None,
         extra: str = "",
+        video_upstream: str = "127.0.0.1:8081",
     ):
         self.dir = Path(tmp_path) / "nginx"
         for sub in ("tmp", "site"):
@@ -136,7 +139,8 @@ class Nginx:
         nas = Path(nas_dir) if nas_dir is not None else Path(tmp_path) / "nas"
         self.nas_dir = nas / camera if camera else nas
         self.site = self.dir / "site" / "smartcam.conf"
-        self.site.write_text(render_site(**site_variables(upstream, nas, self.port)))
+        self.site.write_text(render_site(**site_variables(
+            upstream, nas, self.port, video_upstream=video_upstream)))
         self.conf = self.dir / "nginx.conf"
         self.conf.write_text(NGINX_CONF.format(
             dir=self.dir,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import statistics
 import time
 import urllib.request
 from pathlib import Path
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from smartcam.camera import clockstamp
 from smartcam.host.web import STATIC
 from tests.host.hostproc import HostProcess
 from tests.host.nginx import NGINX, Nginx
@@ -52,6 +54,7 @@ def site(tmp_path_factory):
     try:
         if NGINX:
             nginx = Nginx(directory, upstream=f"127.0.0.1:{processes.port}",
+                          video_upstream=f"127.0.0.1:{processes.video_port}",
                           nas_dir=processes.nas, camera=processes.name)
         yield nginx.url if nginx else processes.url, processes
         # the host outlives everything the page did (the last test stops the camera)
@@ -121,7 +124,7 @@ for (const path of ["/api/v1/health", "/api/v1/status", "/api/v1/events", "/api/
 has("the state pill (status.js)", byId("state").className !== "pill unknown");
 has("the health card (health.js)", byId("health").textContent.includes("running"));
 has("the motion graph (levels.js)", drawn("levels"));
-has("the live picture (live.js)", byId("live").naturalWidth > 0);
+has("the live picture (live.js)", (byId("live-video").videoWidth || byId("live").naturalWidth) > 0);
 has("the settings form (settings.js)", document.querySelectorAll("#motion-fields .field").length);
 has("the mask's text field (settings.js)", byId("set-motion-mask") !== null);
 has("the snapshot to draw on (mask.js)", byId("mask-image").naturalWidth > 0);
@@ -166,9 +169,9 @@ def test_the_page_shows_live_video_records_and_plays_a_clip(site, browser):
              what=f"the camera to show as working (it says {pill.text!r})")
     assert browser.title.startswith("cam-test")
 
-    # the live view: a picture, and then a different one
-    live = browser.find_element("id", "live")
-    wait_for(lambda: browser.execute_script("return arguments[0].naturalWidth", live) == 640,
+    # the live view: H.264, and a different picture a moment later
+    live = browser.find_element("id", "live-video")
+    wait_for(lambda: browser.execute_script("return arguments[0].videoWidth", live) == 640,
              what="the live picture")
     first = live.screenshot_as_png
     wait_for(lambda: live.screenshot_as_png != first, timeout=10, what="the live picture to change")
@@ -234,6 +237,86 @@ def test_the_page_shows_live_video_records_and_plays_a_clip(site, browser):
     # no script errors and no Content-Security-Policy refusals
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, errors
+
+
+# The synthetic camera draws its capture time along the picture's top edge (clockstamp.py):
+# read it back from what the browser shows. [capture ms, now ms, the element's playback time]
+CLOCK_JS = """
+const el = arguments[0];
+const w = el.videoWidth || el.naturalWidth, h = el.videoHeight || el.naturalHeight;
+if (!w) return null;
+const c = document.createElement("canvas");
+c.width = w; c.height = h;
+const g = c.getContext("2d");
+g.drawImage(el, 0, 0, w, h);
+const size = Math.floor(Math.max(8, Math.floor(w / 64)) / 2) * 2;
+const row = g.getImageData(0, size / 2, BITS * size, 1).data;
+let ms = 0;
+for (let i = 0; i < BITS; i++) ms = ms * 2 + (row[(i * size + size / 2) * 4] > 128 ? 1 : 0);
+return [ms, Date.now(), el.currentTime || 0];
+""".replace("BITS", str(clockstamp.BITS))
+
+
+def latencies(browser, element, samples: int = 12) -> list[float]:
+    """Glass to glass, in seconds: from the camera capturing a frame to the browser showing it."""
+    found = []
+    for _ in range(samples):
+        shown, now, _ = browser.execute_script(CLOCK_JS, element)
+        found.append((now - shown) / 1000)
+        time.sleep(0.25)
+    return found
+
+
+def test_the_live_view_is_h264_low_latency_and_catches_up_after_a_stall(site, browser):
+    """MSE on the camera's own packets (through nginx's WebSocket proxy when there is one):
+    the video's clock advances, the picture is the camera's newest, and after the page's
+    thread stalls for 3 s the player jumps back to the live edge instead of staying behind."""
+    url, _ = site
+    browser.get(url + "/")
+    frame = browser.find_element("id", "live-frame")
+    video = browser.find_element("id", "live-video")
+    wait_for(lambda: frame.get_attribute("data-live") == "mse" and browser.execute_script(
+        "return arguments[0].currentTime", video) > 0.5, what="H.264 to play")
+    before = browser.execute_script(CLOCK_JS, video)
+    time.sleep(1.0)
+    after = browser.execute_script(CLOCK_JS, video)
+    assert after[2] > before[2] + 0.5, "the video's time advances"
+    assert 500 < after[0] - before[0] < 1500, "the picture shown is a second newer"
+    steady = latencies(browser, video)
+    assert all(-0.05 < lag < 3 for lag in steady), steady  # a real capture time, just now
+    browser.execute_script("const t = Date.now(); while (Date.now() - t < 3000) {}")
+    time.sleep(2.0)  # the queued fragments arrive; the player jumps to the newest
+    caught_up = latencies(browser, video)
+    print(f"live H.264 latency: steady median {statistics.median(steady):.3f} s, "
+          f"after a 3 s stall {statistics.median(caught_up):.3f} s")
+    assert statistics.median(caught_up) < 1.5, caught_up  # not the 3 s it fell behind
+    assert frame.get_attribute("data-live") == "mse"
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
+
+
+def test_without_media_source_the_live_view_falls_back_to_mjpeg(site, browser):
+    """A browser without MSE (an iPhone before iOS 17.1) gets MJPEG, by itself."""
+    url, _ = site
+    script = browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {
+        "source": "delete window.MediaSource; delete window.ManagedMediaSource;"})
+    try:
+        browser.get(url + "/")
+        assert browser.execute_script("return typeof MediaSource") == "undefined"
+        frame = browser.find_element("id", "live-frame")
+        img = browser.find_element("id", "live")
+        wait_for(lambda: frame.get_attribute("data-live") == "mjpeg" and browser.execute_script(
+            "return arguments[0].naturalWidth", img) == 640, what="the MJPEG picture")
+        first = browser.execute_script(CLOCK_JS, img)
+        wait_for(lambda: browser.execute_script(CLOCK_JS, img)[0] > first[0], timeout=10,
+                 what="the MJPEG picture to change")
+        lags = latencies(browser, img)
+        print(f"live MJPEG latency: median {statistics.median(lags):.3f} s")
+        assert all(-0.05 < lag < 3 for lag in lags), lags
+        assert not browser.find_element("id", "live-video").is_displayed()
+    finally:
+        browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument",
+                                {"identifier": script["identifier"]})
 
 
 def test_the_page_on_a_phone(site, browser):

@@ -30,6 +30,14 @@ def add_camera_routes(api: Bottle, host: Any) -> None:
         levels = [[round(t, 3), s] for t, s in tuple(host.link.levels) if t >= cutoff]
         return {"status": status, "levels": levels, "threshold": host.cfg.motion.min_area}
 
+    @api.get("/live")
+    def get_live() -> dict[str, Any]:
+        # Behind nginx (it sets X-Accel-Base) the WebSocket is on the page's own port at
+        # /live.ws; reached directly (the demo), it is on its own server's port.
+        proxied = bool(request.get_header("X-Accel-Base"))
+        port = None if proxied else getattr(host, "video_port", None)
+        return {"websocket": {"path": "/live.ws", "port": port}, "mjpeg": "/live.mjpg"}
+
     @api.post("/record")
     def record() -> dict[str, Any]:
         body = json_body(required=False)

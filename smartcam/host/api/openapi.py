@@ -103,6 +103,18 @@ def document(version: str, editable: Mapping[str, tuple[str, ...]]) -> dict[str,
                     "503": CAMERA_DOWN,
                 },
             }},
+            "/live": {"get": {
+                "summary": "Where the page finds the live view: the H.264 WebSocket (fMP4 for "
+                "Media Source Extensions) and the MJPEG fallback.",
+                "responses": {"200": body(obj({
+                    "websocket": obj({
+                        "path": TEXT,
+                        "port": nullable({"type": "integer", "description": "null behind "
+                                          "nginx (the page's own port), else the server's"}),
+                    }, ("path", "port")),
+                    "mjpeg": TEXT,
+                }, ("websocket", "mjpeg")), "The live view's addresses.")},
+            }},
             "/events": {"get": {
                 "summary": "This camera's clips, newest first, a page at a time.",
                 "parameters": [

@@ -22,10 +22,10 @@ export function el(tag, attrs, ...children) {
 
 // The frame takes the picture's own shape (16:9, 4:3 ...), so percent points map exactly.
 // Set through the CSSOM: the Content-Security-Policy forbids style attributes.
-export function fitFrame(img) {
-  if (img.naturalWidth && img.naturalHeight) {
-    img.parentElement.style.aspectRatio = `${img.naturalWidth} / ${img.naturalHeight}`;
-  }
+export function fitFrame(picture) {
+  const width = picture.naturalWidth || picture.videoWidth;
+  const height = picture.naturalHeight || picture.videoHeight;
+  if (width && height) picture.parentElement.style.aspectRatio = `${width} / ${height}`;
 }
 
 // A 2D context for a canvas, its buffer sized to the canvas's CSS box at the screen's pixel

@@ -88,7 +88,7 @@ export async function poll() {
     renderTitle();
     await fetchStatus();
     live.ensure();
-    fitFrame($("live"));
+    fitFrame(live.element());
   } catch (err) {
     camera.hostDown = true;
   }
