@@ -14,13 +14,15 @@ APT_STAMP := $(VENV)/.apt
 # the steppable wall clock (tests/stepclock.c) the clock tests and the soak preload; qemu (user
 # and system, arm64), dosfstools, mtools, fdisk and Samba build, flash and boot the SD image's
 # Debian stand-in against a real share (tests/image; socat carries each NAS connection),
-# shellcheck checks image/'s scripts.
+# shellcheck checks image/'s scripts; GStreamer's RTSP server (through Debian's PyGObject, linked
+# into the venv as a Pi's --system-site-packages venv sees it) is RTSP out.
 # Installed with services held back (policy-rc.d): a packaged nginx must not start on :80.
 APT_PACKAGES := ffmpeg dpkg nginx wrk e2fsprogs util-linux chromium chromium-driver \
 	iproute2 nftables avahi-daemon avahi-utils dbus mmdebstrap systemd-container openssh-client \
 	gcc libc6-dev qemu-user-static qemu-system-arm dosfstools mtools fdisk samba \
 	samba-vfs-modules smbclient \
-	shellcheck socat mosquitto mosquitto-clients openssl
+	shellcheck socat mosquitto mosquitto-clients openssl \
+	python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 export SMARTCAM_CACHE ?= $(HOME)/.cache/smartcam
 
 .PHONY: all venv deps test lint fmt bench soak soak-rig demo docs molecule image clean
@@ -42,6 +44,11 @@ $(STAMP): pyproject.toml Makefile | $(APT_STAMP)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test,bench]'
+	@# Debian's gi (its _gi module is built for Debian's python3.11; tests skip RTSP out,
+	@# saying why, when this venv's Python cannot load it)
+	mkdir -p $(VENV)/debian-gi && ln -sfn /usr/lib/python3/dist-packages/gi $(VENV)/debian-gi/gi
+	$(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' \
+	  | xargs -I{} sh -c 'echo "$(abspath $(VENV))/debian-gi" > {}/debian-gi.pth'
 	touch $@
 
 venv deps: $(STAMP)

@@ -97,6 +97,12 @@ CHECKS = (
         if on and broker is None else None,
     ),
     Check(
+        ("rtsp", "password"),
+        (("rtsp", "username"),),
+        lambda password, user: "needed with username, and only with it"
+        if bool(password) != bool(user) else None,
+    ),
+    Check(
         ("mqtt", "ca_file"),
         (("mqtt", "tls"),),
         lambda ca, tls: "only with tls = true" if ca is not None and not tls else None,

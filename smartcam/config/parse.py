@@ -19,6 +19,7 @@ from typing import Any
 from smartcam.config import values as v
 from smartcam.config.checks import CHECKS
 from smartcam.config.mqtt import Mqtt
+from smartcam.config.rtsp import Rtsp
 from smartcam.config.schema import (
     RENAMED,
     SECTIONS,
@@ -82,6 +83,7 @@ class Config:
     system: System = field(default_factory=System)
     master: Master = field(default_factory=Master)
     mqtt: Mqtt = field(default_factory=Mqtt)
+    rtsp: Rtsp = field(default_factory=Rtsp)
     path: Path | None = None  # the file it was read from; None: built-in defaults or text
 
     def as_text(self, mask_secrets: bool = True) -> str:

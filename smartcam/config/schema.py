@@ -13,6 +13,7 @@ from pathlib import Path
 
 from smartcam.config import values as v
 from smartcam.config.mqtt import Mqtt
+from smartcam.config.rtsp import Rtsp
 from smartcam.config.names import CAMERA_NAME, NAME, hostname_name
 from smartcam.config.setting import Section, Setting, setting, settings_of
 
@@ -400,6 +401,7 @@ SECTIONS: dict[str, type[Section]] = {
     "system": System,
     "master": Master,
     "mqtt": Mqtt,
+    "rtsp": Rtsp,
 }
 
 

@@ -95,6 +95,9 @@ def _problems(
             f"and goes on without them (the first: {retention.get('skipped_first')}).")
     for level, message in host.cooperation.problems():
         say(level, message)
+    rtsp = getattr(host, "rtsp", None)
+    if rtsp is not None and rtsp.problem:
+        say("error", f"RTSP out is not running: {rtsp.problem}")
     mqtt = getattr(host, "mqtt", None)
     if mqtt is not None and (why := mqtt.problem()):
         say("warning", f"MQTT (Home Assistant) is not connected: {why}. Check [mqtt] broker, "

@@ -27,6 +27,7 @@ from smartcam.host.camlink import CameraLink
 from smartcam.host.gate import Gate
 from smartcam.host.livesocket import LiveSocket
 from smartcam.host.mqttlink import MqttLink
+from smartcam.host.rtsp import RtspOut
 from smartcam.host.video import VideoHub
 from smartcam.host.web import make_app
 from smartcam.sdnotify import Notifier
@@ -69,6 +70,7 @@ class Host:
         self.link.listeners.append(self._on_event)
         self.cooperation = Cooperation(cfg, self.link, timing=timing)  # peers, group triggers
         self.mqtt = MqttLink(self) if cfg.mqtt.enabled else None  # Home Assistant, a broker
+        self.rtsp = RtspOut(cfg) if cfg.rtsp.enabled else None  # for NVRs
         self.stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -122,6 +124,8 @@ def serve(host: Host, notifier: Notifier | None = None) -> None:
         host.start_worker("cooperation", host.cooperation)
         if host.mqtt is not None:
             host.start_worker("mqtt", host.mqtt)
+        if host.rtsp is not None:
+            host.start_worker("rtsp", host.rtsp)
     web.start()
     live.start()
     url = f"http://{listen.host}:{server.effective_port}"  # type: ignore[attr-defined]

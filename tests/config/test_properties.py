@@ -188,6 +188,15 @@ SECTIONS = {
             "motion_off_delay": floats(0, 3600),
         }
     ),
+    "rtsp": st.fixed_dictionaries(
+        {
+            "enabled": st.booleans(),
+            "listen": address,
+            "username": st.just("nvr"),  # the password needs it, and it the password
+            "password": st.text(st.sampled_from(string.ascii_letters + "#=:"),
+                                min_size=8, max_size=30).map(lambda p: f"x{p}x"),
+        }
+    ),
 }
 configs = st.fixed_dictionaries(SECTIONS).map(
     lambda sections: config.Config(

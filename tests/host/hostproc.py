@@ -73,6 +73,7 @@ class HostProcess:
         name: str = "cam-test",
         fps: int = 15,
         post_record: float = 1,
+        extra: str = "",
     ):
         self.dir = Path(directory)
         self.name = name
@@ -83,7 +84,7 @@ class HostProcess:
         self.conf.write_text(CONF.format(
             name=name, source=source, fps=fps, post_record=post_record, dir=self.dir,
             motion="true" if motion else "false", port=self.port, video_port=self.video_port,
-        ))
+        ) + extra)
         self.socket = self.dir / "run" / "control.sock"
         self.nas = self.dir / "nas"
         self.outbox = self.dir / "spool" / "outbox"
