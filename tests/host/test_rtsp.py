@@ -43,7 +43,8 @@ def start(tmp_path, credentials: bool = False) -> tuple[HostProcess, str]:
         except OSError:
             if time.monotonic() > deadline:
                 processes.stop()
-                raise AssertionError(f"RTSP out did not start:\n{processes.output('host')}")
+                log = processes.output("host")
+                raise AssertionError(f"RTSP out did not start:\n{log}") from None
             time.sleep(0.1)
     return processes, f"rtsp://127.0.0.1:{port}/{processes.name}"
 
