@@ -22,6 +22,7 @@ class FileSource:
     def __init__(self, path: Path, info: SourceInfo, bitrate: int, pace: bool = True):
         self.path = Path(path)
         self.want_main = False
+        self.problem: str | None = None
         self._container = self._open()
         rate = self._container.streams.video[0].average_rate
         # Played at the video's own frame rate, so the scene moves as it was filmed.

@@ -50,6 +50,8 @@ class Source(Protocol):
     epoch: float
     # Set by the camera process while someone watches; the source then fills Capture.yuv.
     want_main: bool
+    # Why frames do not come now (a network source reconnecting), for the page; else None.
+    problem: str | None
 
     def read(self, timeout: float) -> Capture:
         """The next frame; raises CameraStall when none arrives within timeout seconds."""

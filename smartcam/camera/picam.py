@@ -176,6 +176,7 @@ class Picamera2Source:
         if self.hardware_encoder:
             vc4_limits(width, height, fps, bitrate)
         self.want_main = False
+        self.problem: str | None = None
         self._closed = False
         self._check: SelfCheck | None = None
         self._packets = PacketQueue(maxlen=max(64, round(fps * BACKLOG_SECONDS)))

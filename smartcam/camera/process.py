@@ -201,6 +201,7 @@ class Camera:
             "preroll_bytes": self.recorder.ring.nbytes,
             "live": self.live.active(self.now),
             "spool_error": self.recorder.write_error,
+            "source_problem": self.source.problem,
         }
 
     def _cmd_status(self, request: dict[str, Any]) -> dict[str, Any]:

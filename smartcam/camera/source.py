@@ -1,4 +1,5 @@
-"""Opens the camera source named by [camera] source: picamera2, synthetic[:SCENE], file:PATH."""
+"""Opens the camera source named by [camera] source: picamera2, synthetic[:SCENE], file:PATH,
+rtsp://..."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from smartcam.camera.filesource import FileSource
 from smartcam.camera.frames import Source, SourceInfo
 from smartcam.camera.picam import Picamera2Source
+from smartcam.camera.streamsource import StreamSource
 from smartcam.camera.synthetic import SyntheticSource
 
 
@@ -24,6 +26,8 @@ def open_source(camera: Any, pace: bool = True) -> Source:
         return SyntheticSource(info, camera.bitrate, arg or "walkers", camera.seed, pace)
     if kind == "file":
         return FileSource(Path(arg), info, camera.bitrate, pace)
+    if kind in ("rtsp", "rtsps"):
+        return StreamSource(camera.source, info)
     return Picamera2Source(
         info.width, info.height, info.lores_width, info.lores_height, info.fps, camera.bitrate
     )

@@ -113,6 +113,7 @@ class SyntheticSource:
         self.info = info
         self.script = script or scene_script(scene, seed)
         self.want_main = False
+        self.problem: str | None = None
         rng = np.random.default_rng(seed)
         w, h = info.width, info.height
         self._yard = _yard(w, h, rng)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit
 
 T = TypeVar("T")
 
@@ -302,6 +303,10 @@ def source(scenes: Sequence[str]) -> ValueType[str]:
         kind, sep, arg = value.partition(":")
         if value in ("picamera2", "synthetic") or (kind == "file" and arg):
             return _check_text(value)
+        if kind in ("rtsp", "rtsps"):
+            if not arg.startswith("//") or not urlsplit(value).hostname:
+                raise Invalid(f"{kind}://[USER:PASSWORD@]HOST[:PORT]/PATH")
+            return _check_text(value)
         if kind == "synthetic" and sep:
             if arg in scenes:
                 return value
@@ -309,7 +314,8 @@ def source(scenes: Sequence[str]) -> ValueType[str]:
         raise Invalid(did_you_mean(value, ["picamera2", "synthetic"]))
 
     return ValueType(
-        f"picamera2, synthetic, synthetic:SCENE (SCENE one of {', '.join(scenes)}) or file:PATH",
+        f"picamera2, synthetic, synthetic:SCENE (SCENE one of {', '.join(scenes)}), file:PATH "
+        "or rtsp://[USER:PASSWORD@]HOST[:PORT]/PATH (an RTSP camera's H.264)",
         parse,
         quote,
     )

@@ -73,6 +73,9 @@ def _problems(
             "lasts, see `journalctl -u smartcam-camera`.")
     elif status and status.get("spool_error"):
         say("error", f"The camera cannot write to its spool: {status['spool_error']}")
+    if connected and status and status.get("source_problem"):
+        say("error", f"No pictures from the camera's source: {status['source_problem']}. It "
+            "keeps trying; after [camera] stall_timeout the camera process restarts.")
     if storage_error:
         say("error", f"The uploader cannot report its state: {storage_error}")
     if storage:

@@ -43,6 +43,7 @@ class Replay:
 
     def __init__(self, source: SyntheticSource, captures: list[Capture]):
         self.info, self.epoch, self.want_main = source.info, source.epoch, False
+        self.problem = None
         self._captures = iter(captures)
 
     def read(self, timeout: float = 0.0) -> Capture:

@@ -187,6 +187,7 @@ class StallingSource:
     def __init__(self, inner, frames: int):
         self.inner, self.left = inner, frames
         self.info, self.epoch, self.want_main = inner.info, inner.epoch, False
+        self.problem = None
 
     def read(self, timeout: float):
         from smartcam.errors import CameraStall

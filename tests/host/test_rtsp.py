@@ -8,9 +8,11 @@ python3-gi and gir1.2-gst-rtsp-server-1.0, as on the Pi).
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import av
 import pytest
@@ -109,3 +111,86 @@ def test_with_credentials_only_a_client_that_gives_them_gets_the_video(tmp_path)
         assert json.loads(answer.stdout)["streams"][0]["codec_name"] == "h264"
     finally:
         processes.stop()
+
+
+def clip_times(path) -> tuple[float, float, int]:
+    """(first, last) capture time drawn into a clip's pictures, and how many there are."""
+    with av.open(str(path)) as container:
+        stamps = [clockstamp.read(f.to_ndarray(format="gray")) / 1000
+                  for f in container.decode(video=0)]
+    return stamps[0], stamps[-1], len(stamps)
+
+
+def record(b: HostProcess) -> tuple[float, Path]:
+    """Record now for 2 s: when it was asked, and the finished clip."""
+    asked = time.time()
+    status, answer = b.json("POST", "/api/v1/record", {"seconds": 2})
+    assert status == 200, answer
+    name = f"_{answer['event']}.mp4"
+    deadline = time.monotonic() + 30
+    while f"{name} (" not in b.output("camera"):  # "clip ready: <name> (<seconds> s, manual)"
+        assert time.monotonic() < deadline, b.output("camera")
+        time.sleep(0.2)
+    return asked, next(p for p in b.dir.rglob(f"*{name}") if "recording" not in p.parts)
+
+
+def source_problem(b: HostProcess) -> str | None:
+    return b.json("GET", "/api/v1/status")[1]["status"]["source_problem"]
+
+
+def test_a_smartcam_records_another_smartcams_rtsp_out_and_rides_out_its_restart(tmp_path):
+    """Camera B's source is camera A's RTSP out: B's clips are A's pictures, not re-encoded,
+    with B's own pre-roll; when A's host restarts, B says so on its page and goes on."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a, url = start(tmp_path / "a")
+    b = HostProcess(tmp_path / "b", source=url, name="cam-b")
+    b.conf.write_text(b.conf.read_text().replace("stall_timeout = 5", "stall_timeout = 30"))
+    try:
+        b.start()
+        for round in ("before", "after"):
+            asked, clip = record(b)
+            probe = json.loads(subprocess.run(
+                ["ffprobe", "-v", "error", "-show_streams", "-of", "json", str(clip)],
+                capture_output=True, text=True, check=True).stdout)["streams"][0]
+            assert (probe["codec_name"], probe["width"], probe["height"]) == ("h264", 640, 480)
+            first, last, frames = clip_times(clip)
+            assert first <= asked - 0.8, f"{round}: B's pre-roll holds A's older pictures"
+            assert last >= asked + 1.5 and frames >= 40, (round, first, last, frames)
+            if round == "after":
+                break
+            a.host.terminate()  # A's web server and RTSP out go away, and come back
+            a.host.wait(timeout=20)
+            deadline = time.monotonic() + 20
+            while not source_problem(b):
+                assert time.monotonic() < deadline, "B's page says nothing of its source"
+                time.sleep(0.2)
+            assert "reconnecting to rtsp://127.0.0.1" in source_problem(b)
+            a.host = a._spawn("host")
+            deadline = time.monotonic() + 40
+            while source_problem(b):
+                assert time.monotonic() < deadline, b.output("camera")
+                time.sleep(0.2)
+        assert b.camera.poll() is None, "B's camera process rode it out"
+    finally:
+        b.stop()
+        a.stop()
+
+
+def test_a_source_that_stops_sending_ends_the_camera_with_the_usual_status(tmp_path):
+    """A's host frozen (its sockets open, nothing sent): B's reads time out, its reconnects
+    get no answer, and after stall_timeout B's camera exits 75 for systemd to restart it."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a, url = start(tmp_path / "a")
+    b = HostProcess(tmp_path / "b", source=url, name="cam-b")
+    b.conf.write_text(b.conf.read_text().replace("stall_timeout = 5", "stall_timeout = 8"))
+    try:
+        b.start()
+        a.host.send_signal(signal.SIGSTOP)
+        assert b.camera.wait(timeout=60) == 75, b.output("camera")
+        assert "rtsp://127.0.0.1" in b.output("camera")
+    finally:
+        a.host.send_signal(signal.SIGCONT)
+        b.stop()
+        a.stop()

@@ -41,6 +41,7 @@ STATUS = obj(
         "preroll_bytes": {"type": "integer"},
         "live": FLAG,
         "spool_error": nullable(TEXT),
+        "source_problem": nullable(TEXT),
     },
     ("camera", "state", "motion", "score"),
 )
