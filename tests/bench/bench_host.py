@@ -206,6 +206,7 @@ class Viewer(threading.Thread):
         self.port, self.stop = port, stop
         self.status = 0
         self.times: list[float] = []
+        self.sizes: list[int] = []  # bytes of each part, boundary and headers included
         self.error = ""
 
     def run(self) -> None:
@@ -247,6 +248,7 @@ class Viewer(threading.Thread):
                     return
                 buf += chunk
             self.times.append(time.monotonic())
+            self.sizes.append(need)
             buf = buf[need:]
 
 
@@ -297,10 +299,10 @@ class Appliance:
 
     def __init__(self, directory: Path, stack: ExitStack):
         (directory / "nas").mkdir()
-        web_port, static_port = free_port(), free_port()
+        web_port, static_port, self.video_port = free_port(), free_port(), free_port()
         conf = directory / "smartcam.conf"
         conf.write_text(CONF.format(name=NAME, dir=directory, port=web_port,
-                                    video_port=free_port()))
+                                    video_port=self.video_port))
         smartcam = [sys.executable, "-m", "smartcam"]
         self.camera = Process([*smartcam, "camera", "--config", str(conf)],
                               directory / "camera.log")
@@ -320,6 +322,7 @@ class Appliance:
         self.nginx = stack.enter_context(Nginx(
             directory, upstream=f"127.0.0.1:{web_port}", nas_dir=directory / "nas", camera=NAME,
             extra=STATIC_SERVER.format(port=static_port, root=static),
+            video_upstream=f"127.0.0.1:{self.video_port}",
         ))
 
     def check(self) -> None:
