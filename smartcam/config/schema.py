@@ -51,7 +51,8 @@ class Camera(Section):
     )
     source: str = setting(
         "picamera2",
-        "Where frames come from: the camera module, a generated test scene, or a video file.",
+        "Where frames come from: the camera module, a generated test scene, a video file, or "
+        "an RTSP camera (its H.264 recorded as it comes).",
         v.source(SCENES),
     )
     resolution: tuple[int, int] = setting(

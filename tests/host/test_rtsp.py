@@ -113,6 +113,17 @@ def test_with_credentials_only_a_client_that_gives_them_gets_the_video(tmp_path)
         processes.stop()
 
 
+def chain(tmp_path, stall_timeout: int) -> tuple[HostProcess, HostProcess]:
+    """Camera A (started) with RTSP out, and camera B (not yet started) whose source it is."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a, url = start(tmp_path / "a")
+    b = HostProcess(tmp_path / "b", source=url, name="cam-b")
+    b.conf.write_text(b.conf.read_text().replace(
+        "stall_timeout = 5", f"stall_timeout = {stall_timeout}"))
+    return a, b
+
+
 def clip_times(path) -> tuple[float, float, int]:
     """(first, last) capture time drawn into a clip's pictures, and how many there are."""
     with av.open(str(path)) as container:
@@ -141,11 +152,7 @@ def source_problem(b: HostProcess) -> str | None:
 def test_a_smartcam_records_another_smartcams_rtsp_out_and_rides_out_its_restart(tmp_path):
     """Camera B's source is camera A's RTSP out: B's clips are A's pictures, not re-encoded,
     with B's own pre-roll; when A's host restarts, B says so on its page and goes on."""
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    a, url = start(tmp_path / "a")
-    b = HostProcess(tmp_path / "b", source=url, name="cam-b")
-    b.conf.write_text(b.conf.read_text().replace("stall_timeout = 5", "stall_timeout = 30"))
+    a, b = chain(tmp_path, stall_timeout=30)
     try:
         b.start()
         for round in ("before", "after"):
@@ -180,11 +187,7 @@ def test_a_smartcam_records_another_smartcams_rtsp_out_and_rides_out_its_restart
 def test_a_source_that_stops_sending_ends_the_camera_with_the_usual_status(tmp_path):
     """A's host frozen (its sockets open, nothing sent): B's reads time out, its reconnects
     get no answer, and after stall_timeout B's camera exits 75 for systemd to restart it."""
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    a, url = start(tmp_path / "a")
-    b = HostProcess(tmp_path / "b", source=url, name="cam-b")
-    b.conf.write_text(b.conf.read_text().replace("stall_timeout = 5", "stall_timeout = 8"))
+    a, b = chain(tmp_path, stall_timeout=8)
     try:
         b.start()
         a.host.send_signal(signal.SIGSTOP)
