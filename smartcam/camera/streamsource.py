@@ -138,7 +138,7 @@ class StreamSource:
 
     def _next_packet(self) -> None:
         packet = next(self._packets)
-        if packet.size == 0 or packet.pts is None and packet.dts is None:
+        if packet.size == 0 or (packet.pts is None and packet.dts is None):
             return
         t = self._time(float((packet.pts if packet.pts is not None else packet.dts)
                              * packet.time_base))
@@ -168,6 +168,8 @@ class StreamSource:
         return Capture(t, lores, packets, yuv)
 
     def close(self) -> list[Packet]:
+        """Packets read after the last decoded frame still belong to the clip being written."""
         if self._container is not None:
             self._container.close()
-        return []
+        tail, self._pending = self._pending, []
+        return tail

@@ -1,10 +1,14 @@
 """The uploader's throughput against `cp` of the same files, and retention over 100,000 clips.
 
 Upload: 50 real clips of about 2 MB (one recorded clip published under 50 names) wait in a
-spool on tmpfs, as on the camera; they go to a local-folder NAS on the disk. `cp` copies the
-same files to a folder beside it in the same run; `cp + sync` adds the flush to disk that the
-uploader does per file (fsync) before it reads each video back (page cache dropped) to check
-its sha256. The figure is uploader MB/s over cp MB/s, best of a few rounds each.
+spool on tmpfs, as on the camera; they go to a local-folder NAS on the disk. In the same run,
+standard tools do the same work on the same files: `cp`, `sync -f` and `sha256sum` of the
+copies, once as they are (sha256sum then reads the page cache) and once with the copies' cached
+pages dropped first (`dd iflag=nocache count=0` per file), as the uploader drops them so that
+its read-back reads the disk, or on a share the NAS, not the client's memory; and `cp` alone.
+Figures: throughput (best of a few rounds) and CPU seconds per GB (the uploader's process time,
+the tools' children's rusage), as ratios to the tools'; and the read-back's throughput with the
+pages dropped against from the page cache, what reading back for real costs.
 Retention: 100,000 clips (video, thumbnail, sidecar; empty files) in 100 day folders, on tmpfs
 (creating 300,000 files on this machine's disk takes two minutes; a trim there measured 0.8 s);
 one run with retention_days set so the oldest 10 days (10%) go, then one run with nothing to
@@ -13,15 +17,19 @@ delete (the scan alone).
 
 from __future__ import annotations
 
+import hashlib
 import os
+import resource
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from smartcam.config import from_text
+from smartcam.storage.copy import sha256_fd
 from smartcam.storage.retention import Retention
 from smartcam.storage.uploader import Uploader
 from tests.storage.nasfs import publish, record_clip
@@ -47,12 +55,62 @@ def _tmpfs() -> str | None:
     return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 
 
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def tools(files: list[str], target: Path, drop: bool) -> float:
+    """The uploader's work done by standard tools: copy, flush to disk, (drop the copies' cached
+    pages with GNU dd's nocache,) read them back and hash them. Returns seconds taken."""
+    subprocess.run(["sync"], check=True)
+    started = time.perf_counter()
+    subprocess.run(["cp", *files, str(target)], check=True)
+    subprocess.run(["sync", "-f", str(target)], check=True)
+    copies = sorted(str(p) for p in target.iterdir())
+    for copy in copies if drop else ():  # count=0: drop the file's pages, read nothing
+        subprocess.run(["dd", f"if={copy}", "iflag=nocache", "count=0", "status=none"],
+                       check=True)
+    subprocess.run(["sha256sum", *copies], check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def read_back_cost(folder: Path) -> dict[str, float]:
+    """What dropping the cached pages before the read-back costs: hashing the uploaded videos
+    as the uploader does (pages dropped: from the disk) against hashing them from the cache."""
+    videos = sorted(folder.rglob("*.mp4"))
+    size = sum(v.stat().st_size for v in videos)
+
+    def throughput(digest: Callable[[Path], object]) -> float:
+        started = time.perf_counter()
+        for video in videos:
+            digest(video)
+        return size / (time.perf_counter() - started)
+
+    def dropped(video: Path) -> str:
+        fd = os.open(video, os.O_RDONLY)
+        try:
+            return sha256_fd(fd)
+        finally:
+            os.close(fd)
+
+    def cached(video: Path) -> str:
+        with open(video, "rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+
+    from_disk = throughput(dropped)
+    throughput(cached)  # every page in the cache now
+    return {"dropped": from_disk, "cached": throughput(cached)}
+
+
 def upload_vs_cp(disk: Path) -> dict[str, float]:
     with tempfile.TemporaryDirectory(dir=_tmpfs()) as ram:
         spool = Path(ram) / "spool"
         card = record_clip(Path(ram) / "template", seconds=2.0, bitrate=6_000_000)
         template = Path(ram) / "template" / "outbox"
-        cp, cp_sync, up = [], [], []
+        cp, up, up_cpu = [], [], []
+        same: dict[bool, list[float]] = {False: [], True: []}  # by whether pages are dropped
+        same_cpu: dict[bool, list[float]] = {False: [], True: []}
         for round_ in range(ROUNDS):
             for i in range(CLIPS):
                 publish(template, card, spool / "outbox", start=1767355200.0 + i)
@@ -63,26 +121,39 @@ def upload_vs_cp(disk: Path) -> dict[str, float]:
             subprocess.run(["sync"], check=True)
             started = time.perf_counter()
             subprocess.run(["cp", *files, str(target)], check=True)
-            copied = time.perf_counter()
-            subprocess.run(["sync", "-f", str(target)], check=True)
-            synced = time.perf_counter()
-            cp.append(size / (copied - started))
-            cp_sync.append(size / (synced - started))
+            cp.append(size / (time.perf_counter() - started))
+            for drop in (False, True):
+                target = disk / f"tools{round_}{'-dropped' if drop else ''}"
+                target.mkdir()
+                cpu = children_cpu()
+                same[drop].append(size / tools(files, target, drop))
+                same_cpu[drop].append((children_cpu() - cpu) / size)
             cfg = from_text(CONF.format(spool=spool, nas=disk / f"nas{round_}", days=0))
             uploader = Uploader(cfg)
-            started = time.perf_counter()
+            cpu, started = time.process_time(), time.perf_counter()
             uploader.upload_waiting()
             up.append(size / (time.perf_counter() - started))
+            up_cpu.append((time.process_time() - cpu) / size)
             assert uploader.health()["uploaded"] == CLIPS and not os.listdir(spool / "outbox")
-    mb = 1e6
+        read_back = read_back_cost(disk / "nas0")
+    mb, gb = 1e6, 1e9
     return {
         "clips": CLIPS,
         "clip_mb": round(card["size"] / mb, 2),
         "uploader_mb_s": round(max(up) / mb, 1),
         "cp_mb_s": round(max(cp) / mb, 1),
-        "cp_sync_mb_s": round(max(cp_sync) / mb, 1),
+        "tools_mb_s": round(max(same[False]) / mb, 1),
+        "tools_dropped_mb_s": round(max(same[True]) / mb, 1),
+        "uploader_cpu_s_per_gb": round(min(up_cpu) * gb, 2),
+        "tools_cpu_s_per_gb": round(min(same_cpu[False]) * gb, 2),
+        "tools_dropped_cpu_s_per_gb": round(min(same_cpu[True]) * gb, 2),
         "ratio_to_cp": round(max(up) / max(cp), 3),
-        "ratio_to_cp_sync": round(max(up) / max(cp_sync), 3),
+        "ratio_to_tools": round(max(up) / max(same[False]), 3),
+        "ratio_to_tools_dropped": round(max(up) / max(same[True]), 3),
+        "cpu_ratio_to_tools": round(min(up_cpu) / min(same_cpu[False]), 3),
+        "cpu_ratio_to_tools_dropped": round(min(up_cpu) / min(same_cpu[True]), 3),
+        "read_back_mb_s_dropped": round(read_back["dropped"] / mb, 1),
+        "read_back_mb_s_cached": round(read_back["cached"] / mb, 1),
     }
 
 

@@ -56,6 +56,10 @@ PACKAGES = (
     "python3-numpy",
     "python3-bottle",
     "python3-waitress",
+    "python3-gi",
+    "gir1.2-gst-rtsp-server-1.0",
+    "gstreamer1.0-plugins-base",
+    "gstreamer1.0-plugins-good",
     # smartcam_nginx
     "nginx",
 )
