@@ -22,7 +22,7 @@ from typing import Any
 
 from websockets.sync.client import connect
 
-from tests.bench.bench_host import Appliance, Viewer, cpu_seconds, family
+from tests.bench.bench_host import Appliance, Viewer, cpu_by_pid, cpu_since, family
 
 WARMUP = 2.0  # every viewer connected and streaming before the window opens
 WINDOW = 10.0
@@ -54,10 +54,10 @@ class WsViewer(threading.Thread):
 
 def usage(pids: dict[str, list[int]], seconds: float) -> dict[str, float]:
     """CPU seconds per second of each group of processes over the next `seconds`."""
-    before, started = {k: sum(map(cpu_seconds, v)) for k, v in pids.items()}, time.monotonic()
+    before, started = {k: cpu_by_pid(v) for k, v in pids.items()}, time.monotonic()
     time.sleep(seconds)
     elapsed = time.monotonic() - started
-    return {k: (sum(map(cpu_seconds, v)) - before[k]) / elapsed for k, v in pids.items()}
+    return {k: cpu_since(before[k]) / elapsed for k in pids}
 
 
 def scenario(s: Appliance, kind: str, count: int, pids: dict[str, list[int]]) -> dict[str, Any]:

@@ -84,7 +84,7 @@ def render_site(**variables: Any) -> str:
 
 def site_variables(
     upstream: str, nas_dir: Path, port: int, address: str = "127.0.0.1",
-    video_upstream: str = "127.0.0.1:8081",
+    video_upstream: str = "127.0.0.1:8081", cache_dir: str = "/run/nginx-smartcam",
 ) -> dict[str, Any]:
     return {
         "smartcam_nginx_listen_port": port,
@@ -92,6 +92,7 @@ def site_variables(
         "smartcam_nginx_listen_ipv6": False,
         "smartcam_nginx_upstream": upstream,
         "smartcam_nginx_video_upstream": video_upstream,
+        "smartcam_nginx_cache_dir": cache_dir,
         "smartcam_nginx_nas_root": str(nas_dir),
         "smartcam_nginx_server_name": "_",
     }
@@ -140,7 +141,8 @@ class Nginx:
         self.nas_dir = nas / camera if camera else nas
         self.site = self.dir / "site" / "smartcam.conf"
         self.site.write_text(render_site(**site_variables(
-            upstream, nas, self.port, video_upstream=video_upstream)))
+            upstream, nas, self.port, video_upstream=video_upstream,
+            cache_dir=str(self.dir / "cache"))))
         self.conf = self.dir / "nginx.conf"
         self.conf.write_text(NGINX_CONF.format(
             dir=self.dir,

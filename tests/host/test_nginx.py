@@ -6,12 +6,14 @@ clip or thumbnail only when nginx said it may (X-Accel-Base), and a multipart MJ
 
 from __future__ import annotations
 
+import concurrent.futures
 import http.client
 import http.server
 import json
 import re
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,6 +50,7 @@ class HostStandIn(http.server.ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), Handler)
         self.seen: dict[str, dict[str, str]] = {}
+        self.status_answers = 0
         self.client_saw_first = threading.Event()
         self.second_sent = threading.Event()
         self.thread = threading.Thread(target=self.serve_forever, args=(0.05,), name="stand-in",
@@ -75,7 +78,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.server.seen[self.path] = dict(self.headers.items())
         base = self.headers.get("X-Accel-Base")
-        if self.path == "/api/v1/health":
+        if self.path == "/api/v1/status":
+            self.status()
+        elif self.path == "/api/v1/health":
             self.reply(200, json.dumps({"ok": True}).encode(), "application/json")
         elif self.path in self.REDIRECTS and base:
             # No Content-Type: the site's types decide (the real app sends the file's own).
@@ -99,6 +104,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def reply(self, status: int, body: bytes, content_type: str) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def status(self) -> None:
+        """As the app's gate: a password asked for (this one's), else a numbered answer."""
+        if self.headers.get("Authorization") != "Basic OnNlY3JldA==":  # ":secret"
+            self.reply(401, b'{"error": "this camera asks for its password"}', "application/json")
+            return
+        self.server.status_answers += 1
+        self.send_response(200)
+        self.send_header("Cache-Control", "no-store")
+        body = json.dumps({"answer": self.server.status_answers}).encode()
+        self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -314,3 +333,27 @@ def test_only_small_bodies_reach_the_api(nginx: Nginx) -> None:
     status, _, _ = get(nginx, "/api/v1/settings", method="POST", body=b" " * 200_000)
     assert status == 413
 
+
+
+def test_the_status_every_page_polls_is_answered_from_a_second_of_cache(nginx, host):
+    """Once it is cached, fifty asks at once do not reach the host; the cached answer goes
+    only to the same host name and password (a refusal is never cached); an answer past its
+    second is still given while the host is asked again in the background."""
+    password = {"Authorization": "Basic OnNlY3JldA=="}
+    assert get(nginx, "/api/v1/status", password)[1]["x-cache"] == "MISS"
+    with concurrent.futures.ThreadPoolExecutor(50) as pool:
+        answers = list(pool.map(lambda _: get(nginx, "/api/v1/status", password), range(50)))
+    assert {(status, headers["x-cache"]) for status, headers, _ in answers} == {(200, "HIT")}
+    assert host.status_answers == 1, "the host asked once for all fifty-one"
+    assert all("content-security-policy" in headers for _, headers, _ in answers)
+    assert get(nginx, "/api/v1/status")[0] == 401, "no password: not the cached answer"
+    other = get(nginx, "/api/v1/status", {**password, "Host": "other.example"})
+    assert other[0] == 200 and host.status_answers == 2, "another name: asked afresh"
+    time.sleep(2.1)  # nginx keeps it for 1 s, counted in whole seconds
+    stale = get(nginx, "/api/v1/status", password)
+    assert stale[1]["x-cache"] == "STALE" and json.loads(stale[2])["answer"] == 1
+    deadline = time.monotonic() + 5
+    while json.loads(get(nginx, "/api/v1/status", password)[2])["answer"] == 1:
+        assert time.monotonic() < deadline, "the background refresh never came"
+        time.sleep(0.05)
+    assert host.status_answers == 3
