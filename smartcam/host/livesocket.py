@@ -37,7 +37,7 @@ class LiveSocket:
         self.host, self.gate, self.hub = host, gate, hub
         listen = host.cfg.web.video_listen
         self.server: Server = serve(
-            self._stream, listen.host, listen.port or 8081, process_request=self._admit,
+            self._stream, listen.host, listen.port, process_request=self._admit,
             compression=None,  # H.264 does not compress; deflate would only cost the Pi CPU
             server_header="smartcam", logger=connections,
         )

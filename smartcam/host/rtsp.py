@@ -59,10 +59,8 @@ class RtspOut:
     def __init__(self, cfg: Config):
         self.cfg = cfg
         self.alive = time.monotonic()
-        self.port: int | None = None  # once it listens
-        self.ready = threading.Event()  # set once it listens, or has given up
         self.problem: str | None = None  # why it is not serving, for the page
-        self.feeders: list[Feeder] = []
+        self._feeders: list[Feeder] = []
         self._lock = threading.Lock()
 
     def run(self, stop: threading.Event) -> None:
@@ -74,8 +72,6 @@ class RtspOut:
         except Exception as err:  # a GStreamer that behaves unlike 1.22: say so on the page
             log.exception("RTSP out failed")
             self.problem = f"it failed ({err}); the host's log has the details"
-        finally:
-            self.ready.set()
 
     def _serve(self, stop: threading.Event) -> None:
         glib, gst, methods, rtsp = gstreamer()
@@ -94,10 +90,8 @@ class RtspOut:
         if server.attach(context) == 0:
             raise RtspUnavailable(f"it cannot listen on {self.cfg.rtsp.listen} (in use?); "
                                   "see [rtsp] listen")
-        self.port = server.get_bound_port()
-        log.info("RTSP out at rtsp://%s:%d/%s", self.cfg.rtsp.listen.host, self.port,
-                 self.cfg.camera.name)
-        self.ready.set()
+        log.info("RTSP out at rtsp://%s:%d/%s", self.cfg.rtsp.listen.host,
+                 server.get_bound_port(), self.cfg.camera.name)
 
         def turn(*_: Any) -> bool:
             self.alive = time.monotonic()
@@ -112,7 +106,7 @@ class RtspOut:
             loop.run()
         finally:
             with self._lock:
-                for feeder in self.feeders:
+                for feeder in self._feeders:
                     feeder.stop()
 
     def _require_password(self, rtsp: Any, method: Any, server: Any, factory: Any) -> None:
@@ -136,7 +130,7 @@ class RtspOut:
         appsrc = media.get_element().get_child_by_name("src")
         feeder = Feeder(self.cfg.camera.control_socket, appsrc, gst)
         with self._lock:
-            self.feeders = [f for f in self.feeders if f.running] + [feeder]
+            self._feeders = [f for f in self._feeders if f.running] + [feeder]
         media.connect("unprepared", lambda _: feeder.stop())
         feeder.start()
 
@@ -149,7 +143,6 @@ class Feeder:
         self._stop = threading.Event()
         self._feed: VideoFeed | None = None
         self._thread = threading.Thread(target=self._run, name="rtsp-feed", daemon=True)
-        self.pushed = 0
 
     @property
     def running(self) -> bool:
@@ -201,5 +194,4 @@ class Feeder:
             if self.appsrc.emit("push-buffer", buffer) != gst.FlowReturn.OK:
                 self._stop.set()  # the pipeline is shutting down
                 break
-            self.pushed += 1
         return pts + frame

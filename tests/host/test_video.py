@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -185,8 +186,8 @@ def test_the_hub_shares_one_camera_stream_and_starts_each_viewer_at_the_current_
 
 def key_fragment(fragment: bytes) -> bool:
     """The first sample's flags in the trun box say it is a sync sample."""
-    at = fragment.find(b"trun")
-    flags = int.from_bytes(fragment[at + 4 + 4 + 4 + 4 + 4 + 4 : at + 4 + 4 + 4 + 4 + 4 + 8])
+    # after the box type: version and flags, then count, data offset, duration, size, flags
+    *_, flags = struct.unpack_from(">IiIII", fragment, fragment.find(b"trun") + 8)
     return flags == fmp4.KEY_FLAGS
 
 

@@ -15,7 +15,6 @@ export const live = {
   // "mse" until H.264 fails to start on this page (no MSE, no H.264, no WebSocket through a
   // proxy), then "mjpeg" for good; a stream that played and broke is tried again as it was.
   mode: MediaSourceKind ? "mse" : "mjpeg",
-  why: MediaSourceKind ? "" : "this browser has no Media Source Extensions",
   stopMse: null,
   start() {
     this.started = true;
@@ -43,7 +42,6 @@ export const live = {
   fallBack(reason) {
     console.info(`live view: MJPEG, because H.264 did not start: ${reason}`);
     this.mode = "mjpeg";
-    this.why = reason;
     if (this.started) this.show("mjpeg");
   },
   show(mode) {
