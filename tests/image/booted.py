@@ -70,7 +70,9 @@ def timed(guest: vm.Guest, path: str, timeout: float) -> tuple[int, float]:
 
 
 def on_share(nas: samba.Samba, camera: str, event: str) -> list[Path]:
-    return sorted(nas.path.glob(f"{camera}/*/*_{event}.*"))
+    """The clip's files in place: not the hidden `.<name>.part` of an upload under way."""
+    return sorted(p for p in nas.path.glob(f"{camera}/*/*_{event}.*")
+                  if not p.name.startswith("."))
 
 
 def page_up(guest: vm.Guest) -> dict | None:
