@@ -25,6 +25,7 @@ RESTART = (1.0, 4.0)  # seconds until a killed process is started again, as syst
 SQUEEZE = (10.0, 20.0)
 CLOCK_AHEAD, CLOCK_BEHIND = 20, -10  # within the group's 30 s tolerance
 CLOCK_HOLD = (8.0, 15.0)
+CLOCK_CLIP = 45.0  # at most this much longer, until a clip begins under the stepped clock
 BEFORE, AFTER = 2.0, 5.0  # a trigger this close to a cut-off window may fall in it
 
 
@@ -80,11 +81,13 @@ class Faults:
 
     # -- processes ----------------------------------------------------------------------------
 
+    def recording(self, x: str) -> set[str]:
+        """The clips cam-x is recording now."""
+        return {n for n in os.listdir(self.stage.spool(x) / "recording") if n.endswith(".meta")}
+
     def kill_camera(self, x: str) -> None:
         """SIGKILL, if it comes soon while recording (the clip must come back interrupted)."""
-        recording = wait_until(lambda: any(
-            n.endswith(".meta") for n in os.listdir(self.stage.spool(x) / "recording")),
-            timeout=25)
+        recording = wait_until(lambda: self.recording(x), timeout=25)
         if recording:
             time.sleep(self.rng.uniform(0.3, 1.0))  # the clip goes on >= post_record (2 s)
         window = self._open("kill_camera", f"cam-{x}", mid_clip=bool(recording))
@@ -127,12 +130,16 @@ class Faults:
         window.end = time.time()
 
     def clock_steps(self, x: str) -> None:
-        """The clock stepped forward, then back behind the truth, then right again."""
+        """The clock stepped forward, then back behind the truth, then right again. Each step
+        holds until the camera has begun a clip under it (the group's walkers make it record
+        every 20 s or so), so its clips' names show the step."""
         window = self._open("clock_steps", None, camera=f"cam-{x}",
                             steps=[CLOCK_AHEAD, CLOCK_BEHIND, 0])
         for offset in (CLOCK_AHEAD, CLOCK_BEHIND):
+            before = self.recording(x)
             self.stage.set_clock(x, offset)
             self._pause(CLOCK_HOLD)
+            wait_until(lambda seen=before: bool(self.recording(x) - seen), timeout=CLOCK_CLIP)
         self.stage.set_clock(x, 0)
         window.end = time.time()
 

@@ -21,7 +21,7 @@ from typing import Any
 from tests.net import netns
 from tests.net.site import BRIDGE, PORT, Site, wait_for
 from tests.soak import reconcile
-from tests.soak.faults import Faults, Window
+from tests.soak.faults import Faults, Window, wait_until
 from tests.soak.stage import Stage
 from tests.soak.watch import Memory, Recordings, Viewer
 
@@ -100,6 +100,10 @@ def soak(root: Path, minutes: float, seed: int = 1) -> dict[str, Any]:
             halts.append(viewer.halt)
 
         run_faults(faults, began + minutes * 60)
+        # The last fault may have restarted a host, and a host counts its failing peers from its
+        # first trigger on: until each walker's host has sent one again.
+        wait_until(lambda: all(site.peers_json(x)["triggers"]["failing"]
+                               for x, scene in SCENES.items() if scene == "walkers"), 45)
         stopping = Window("stopping", "*", time.time() - 1)
         faults.windows.append(stopping)
         coop = {f"cam-{x}": site.peers_json(x) for x in SCENES}
