@@ -7,67 +7,48 @@
 - `Fanout` posts one message to many peers concurrently, at most one request in flight per
   peer (a newer message replaces one still waiting), each with a short timeout, so a slow or
   dead peer delays nobody, and the camera records on its own motion without waiting for any.
+  Its requests go over `Connections`, kept alive, all on one asyncio loop.
 """
 
 from __future__ import annotations
 
-import http.client
+import asyncio
 import logging
 import math
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from smartcam.clips.names import new_id
+from smartcam.coop.client import Connections
 from smartcam.coop.table import Peer
-from smartcam.coop.wire import HEADER, PATH, TriggerMessage, sign
+from smartcam.coop.wire import HEADER, TriggerMessage, sign
 
 log = logging.getLogger(__name__)
 SEND_TIMEOUT = 2.0  # seconds for one peer, all its addresses together
 LEASE_MARGIN = 2.0  # added to post_record in `until`: delivery time and clock differences
 MIN_REFRESH = 1.0
 
-Post = Callable[["Peer", bytes, dict[str, str], float], int]
-
-
-def http_post(peer: Peer, body: bytes, headers: dict[str, str], timeout: float) -> int:
-    """POST the body to the peer's trigger URL, trying its addresses in order; the status.
-
-    http.client, not urllib: an http_proxy in the environment must never see a trigger.
-    """
-    deadline = time.monotonic() + timeout
-    error: Exception | None = None
-    for address in peer.addresses:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            break
-        host, port, path = peer.url(address, PATH)
-        conn = http.client.HTTPConnection(host, port, timeout=left)
-        try:
-            conn.request("POST", path, body, headers)
-            response = conn.getresponse()
-            response.read()
-            return response.status
-        except (OSError, http.client.HTTPException) as err:  # a cut or garbled answer too
-            error = err
-        finally:
-            conn.close()
-    raise error or TimeoutError(f"no address of {peer.name} answered in {timeout} s")
+Post = Callable[[Peer, bytes, dict[str, str], float], Awaitable[int]]
 
 
 class Fanout:
-    """Concurrent delivery of signed messages; at most one request in flight per peer."""
+    """Concurrent delivery of signed messages on an asyncio loop of its own thread; at most one
+    request in flight per peer."""
 
-    def __init__(self, secret: str, timeout: float = SEND_TIMEOUT, workers: int = 32,
-                 post: Post = http_post):
-        self.secret, self.timeout, self.post = secret, timeout, post
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="trigger")
+    def __init__(self, secret: str, timeout: float = SEND_TIMEOUT, post: Post | None = None):
+        self.secret, self.timeout = secret, timeout
+        self._connections = Connections()
+        self.post = post or self._connections.post
+        self._loop: asyncio.AbstractEventLoop | None = None  # and its thread: from the first send
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._tasks: set[asyncio.Task[None]] = set()  # the loop keeps only weak references
+        self._busy: set[str] = set()  # peers with a request in flight (on the loop only)
+        self._waiting: dict[str, tuple[Peer, bytes, dict[str, str]]] = {}  # and their next
         self._lock = threading.Lock()
-        self._busy: set[str] = set()
-        self._waiting: dict[str, tuple[Peer, bytes, dict[str, str]]] = {}
         self.sent = 0
         self.delivered = 0
         self.failures = 0
@@ -77,45 +58,75 @@ class Fanout:
         """Queue the message to every peer and return at once; how many requests it makes."""
         body = message.encode()
         headers = {"Content-Type": "application/json", HEADER: sign(body, self.secret)}
-        for peer in peers:
-            with self._lock:
-                if peer.name in self._busy:
-                    self._waiting[peer.name] = (peer, body, headers)  # the newer lease wins
-                    continue
-                self._busy.add(peer.name)
-            self._pool.submit(self._deliver, peer, body, headers)
         with self._lock:
+            if self._closed:
+                return 0
             self.sent += len(peers)
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+                self._thread = threading.Thread(target=self._loop.run_forever, name="trigger",
+                                                daemon=True)
+                self._thread.start()
+            self._loop.call_soon_threadsafe(self._queue, self._loop, list(peers), body, headers)
         return len(peers)
 
-    def _deliver(self, peer: Peer, body: bytes, headers: dict[str, str]) -> None:
+    def _queue(self, loop: asyncio.AbstractEventLoop, peers: list[Peer], body: bytes,
+               headers: dict[str, str]) -> None:
+        for peer in peers:
+            if peer.name in self._busy:
+                self._waiting[peer.name] = (peer, body, headers)  # the newer lease wins
+                continue
+            self._busy.add(peer.name)
+            task = loop.create_task(self._deliver(peer, body, headers))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _deliver(self, peer: Peer, body: bytes, headers: dict[str, str]) -> None:
         while True:
             try:
-                status = self.post(peer, body, headers, self.timeout)
+                status = await self.post(peer, body, headers, self.timeout)
                 problem = None if status < 300 else f"answered {status}"
             except Exception as err:  # whatever a peer answers, the next trigger must still go
                 problem = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
-            with self._lock:
-                if problem is None:
-                    self.delivered += 1
-                    self.failed.pop(peer.name, None)
-                else:
-                    self.failures += 1
-                    if self.failed.get(peer.name) != problem:
-                        self.failed[peer.name] = problem
-                        log.warning("trigger to %s failed: %s", peer.name, problem)
-                nxt = self._waiting.pop(peer.name, None)
-                if nxt is None:
-                    self._busy.discard(peer.name)
-                    return
+            self._count(peer.name, problem)
+            nxt = self._waiting.pop(peer.name, None)
+            if nxt is None:
+                self._busy.discard(peer.name)
+                return
             peer, body, headers = nxt
+
+    def _count(self, name: str, problem: str | None) -> None:
+        with self._lock:
+            if problem is None:
+                self.delivered += 1
+                self.failed.pop(name, None)
+                return
+            self.failures += 1
+            if self.failed.get(name) != problem:
+                self.failed[name] = problem
+                log.warning("trigger to %s failed: %s", name, problem)
 
     def failing(self) -> dict[str, str]:
         with self._lock:
             return dict(self.failed)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Stop: what is still in flight is abandoned."""
+        async def stop() -> None:
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            self._connections.close()
+
+        with self._lock:
+            loop, thread, self._closed = self._loop, self._thread, True
+            self._loop = self._thread = None
+        if loop is None or thread is None:
+            return
+        asyncio.run_coroutine_threadsafe(stop(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
 
 
 class MotionLease:

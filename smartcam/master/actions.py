@@ -9,6 +9,7 @@ Only addresses the master found for the camera are asked, never one from a reque
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import time
@@ -16,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from smartcam.clips.names import new_id
-from smartcam.coop.sender import http_post
+from smartcam.coop.client import Connections
 from smartcam.coop.table import Peer
 from smartcam.coop.wire import HEADER, TriggerMessage, sign, signed_request
 from smartcam.errors import SmartcamError
@@ -51,15 +52,18 @@ class Actions:
         body = message.encode()
         headers = {"Content-Type": "application/json", HEADER: sign(body, self.secret)}
 
-        def ask(peer: Peer) -> str:
+        async def ask(http: Connections, peer: Peer) -> str:
             try:
-                status = http_post(peer, body, headers, TIMEOUT)
-            except (OSError, http.client.HTTPException) as err:
+                status = await http.post(peer, body, headers, TIMEOUT)
+            except (OSError, EOFError, ValueError) as err:
                 return f"unreachable: {err}"
             return "recording" if status < 300 else f"refused ({status})"
 
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            return dict(zip((p.name for p in peers), pool.map(ask, peers), strict=True))
+        async def ask_all() -> list[str]:
+            http = Connections(idle=0)
+            return await asyncio.gather(*(ask(http, peer) for peer in peers))
+
+        return dict(zip((p.name for p in peers), asyncio.run(ask_all()), strict=True))
 
     def settings(self, peer: Peer, changes: dict[str, Any], by: str) -> tuple[int, Any]:
         """The host's status and answer to a signed settings change."""

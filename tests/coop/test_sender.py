@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
 
 import pytest
 
+from smartcam.coop.client import Connections
 from smartcam.coop.receiver import Receiver
-from smartcam.coop.sender import Fanout, MotionLease, http_post
+from smartcam.coop.sender import Fanout, MotionLease
 from smartcam.coop.table import Peer
 from smartcam.coop.wire import HEADER, TriggerMessage, sign
 from tests.coop.triggers import SECRET, FakeLink
@@ -155,9 +157,9 @@ def test_one_slow_peer_delays_neither_the_others_nor_the_origin():
     delivered: dict[str, list[float]] = {}
     start = time.monotonic()
 
-    def post(p, body, headers, timeout):
+    async def post(p, body, headers, timeout):
         if p.name == "slow":
-            release.wait(5)
+            await asyncio.to_thread(release.wait, 5)
         delivered.setdefault(p.name, []).append(time.monotonic() - start)
         return 200
 
@@ -190,7 +192,7 @@ def test_real_http_fanout_with_a_peer_that_never_answers():
     hang = socket.socket()
     hang.bind(("127.0.0.1", 0))
     hang.listen(8)  # accepts connections, never answers
-    fanout = Fanout(SECRET, timeout=30.0, post=http_post)
+    fanout = Fanout(SECRET, timeout=30.0)
     try:
         with TriggerServer(receivers[0]) as s0, TriggerServer(receivers[1]) as s1, \
                 TriggerServer(receivers[2]) as s2:
@@ -224,7 +226,8 @@ def test_a_dead_address_falls_back_to_the_next_one():
         msg = TriggerMessage("c0ffee000001", "cam-a", "yard", time.time() + 12, time.time(),
                              "1" * 32)
         body = msg.encode()
-        assert http_post(target, body, {HEADER: sign(body, SECRET)}, 2.0) == 200
+        post = Connections(idle=0).post(target, body, {HEADER: sign(body, SECRET)}, 2.0)
+        assert asyncio.run(post) == 200
     assert link.requests
 
 
@@ -295,3 +298,91 @@ def test_a_bad_api_path_in_an_announcement_is_not_a_peer():
                 {"group": "../x"}, {"name": ""}):
         props = {"name": "cam-b", "group": "yard", "api": "/api/v1", **bad}
         assert sighting_of(info(**props), NOW) is None, bad
+
+
+class ScriptedPeer:
+    """A peer on one address that answers 200 and keeps the connection open, except where its
+    script says, by the request's number on its connection: "close" without answering, or
+    "answer-close" (answer, then close without saying so, as an idle timeout does)."""
+
+    def __init__(self, script: dict[int, str]):
+        self.script, self.connections, self.requests = script, 0, 0
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.threads = [threading.Thread(target=self._accept)]
+        self.threads[0].start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            self.threads.append(threading.Thread(target=self._serve, args=(conn,)))
+            self.threads[-1].start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn, conn.makefile("rb") as stream:
+            number = 0
+            while stream.readline():
+                length = 0
+                while (line := stream.readline()) not in (b"\r\n", b""):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                stream.read(length)
+                number += 1
+                self.requests += 1
+                action = self.script.get(number, "answer")
+                if action == "close":
+                    return
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+                if action == "answer-close":
+                    return
+
+    def close(self) -> None:
+        self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+        for thread in self.threads:
+            thread.join(timeout=5)
+
+
+def deliver_twice(script: dict[int, str]) -> tuple[Fanout, ScriptedPeer]:
+    """Two triggers, one after the other, to a peer acting out the script."""
+    peer_server = ScriptedPeer(script)
+    fanout = Fanout(SECRET, timeout=2.0)
+    peer = Peer("cam-b", "yard", ("127.0.0.1",), peer_server.port, "/api/v1", "", "", {})
+    try:
+        for n in (1, 2):
+            fanout.send(TriggerMessage("aabbccddeeff", "cam-a", "yard", NOW + 12, NOW,
+                                       f"{n}" * 32), [peer])
+            wait_for(lambda n=n: fanout.delivered + fanout.failures == n, what=f"trigger {n}")
+            time.sleep(0.05)  # the peer's "close" reaches the sender's loop
+    finally:
+        fanout.close()
+        peer_server.close()
+    return fanout, peer_server
+
+
+def test_triggers_to_a_peer_share_one_kept_connection():
+    fanout, peer_server = deliver_twice({})
+    assert fanout.delivered == 2 and fanout.failures == 0
+    assert (peer_server.connections, peer_server.requests) == (1, 2)
+
+
+def test_a_connection_the_peer_closed_while_idle_is_not_used_again():
+    fanout, peer_server = deliver_twice({1: "answer-close"})
+    assert fanout.delivered == 2 and fanout.failures == 0
+    assert (peer_server.connections, peer_server.requests) == (2, 2)
+
+
+def test_a_kept_connection_that_fails_at_once_gets_the_request_again_on_a_new_one():
+    fanout, peer_server = deliver_twice({2: "close"})  # closed as the second request came
+    assert fanout.delivered == 2 and fanout.failures == 0
+    assert (peer_server.connections, peer_server.requests) == (2, 3)
+
+
+def test_a_new_connection_that_fails_is_a_failure_and_never_sent_twice():
+    fanout, peer_server = deliver_twice({1: "close"})
+    assert fanout.delivered == 0 and fanout.failures == 2
+    assert (peer_server.connections, peer_server.requests) == (2, 2)
