@@ -18,12 +18,12 @@ import time
 from collections import deque
 from fractions import Fraction
 from typing import Any
-from urllib.parse import urlsplit
 
 import av
 
 from smartcam.camera.annexb import AccessUnits
 from smartcam.camera.frames import Capture, Packet, SourceInfo
+from smartcam.config.values import without_password
 from smartcam.errors import CameraStall, SourceError
 
 log = logging.getLogger(__name__)
@@ -32,18 +32,10 @@ RETRY_FIRST, RETRY_MOST = 0.5, 8.0  # seconds between reconnects, doubling
 DRIFT_SECONDS = 2.0  # further from our clock than this, the stream's timestamps are laid again
 
 
-def shown(url: str) -> str:
-    """The URL without its password, for logs and the page."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return parts._replace(netloc=netloc).geturl()
-
-
 class StreamSource:
     def __init__(self, url: str, info: SourceInfo):
         self.url = url
+        self.shown = without_password(url)  # for logs and the page
         self.want_main = False
         self.problem: str | None = None  # why no frames come now, while reconnecting
         self._wanted = info  # lores size from the config; the rest comes from the stream
@@ -56,7 +48,7 @@ class StreamSource:
         try:  # the first connection must work: a wrong URL is a config mistake
             self._connect()
         except (av.FFmpegError, SourceError) as err:
-            raise SourceError(f"source {shown(self.url)}: cannot open it ({self._why(err)})"
+            raise SourceError(f"source {self.shown}: cannot open it ({self._why(err)})"
                               ) from err
         self.info = self._info()
 
@@ -85,7 +77,7 @@ class StreamSource:
         rate = stream.average_rate or stream.guessed_rate or Fraction(self._wanted.fps)
         width, height = context.width, context.height
         if width < self._wanted.lores_width or height < self._wanted.lores_height:
-            raise SourceError(f"source {shown(self.url)}: {width}x{height} is smaller than "
+            raise SourceError(f"source {self.shown}: {width}x{height} is smaller than "
                               f"[camera] lores {self._wanted.lores_width}x"
                               f"{self._wanted.lores_height}")
         return SourceInfo(width, height, float(rate), self._wanted.lores_width,
@@ -95,12 +87,12 @@ class StreamSource:
         """An error's text without the password (FFmpeg's name the URL)."""
         if isinstance(err, av.ExitError):  # PyAV's timeout interrupted FFmpeg
             return f"no answer within {READ_SECONDS:g} s"
-        return str(err).replace(self.url, shown(self.url))
+        return str(err).replace(self.url, self.shown)
 
     def _drop(self, why: str) -> None:
         if self.problem is None:
-            log.warning("source %s: %s; reconnecting", shown(self.url), why)
-        self.problem = f"reconnecting to {shown(self.url)} ({why})"
+            log.warning("source %s: %s; reconnecting", self.shown, why)
+        self.problem = f"reconnecting to {self.shown} ({why})"
         if self._container is not None:
             self._container.close()
         self._container = self._packets = None
@@ -123,7 +115,7 @@ class StreamSource:
             try:
                 if self._container is None:  # within the time left, or the guard ends us
                     self._connect(max(0.5, min(READ_SECONDS, deadline - time.monotonic())))
-                    log.info("source %s: connected again", shown(self.url))
+                    log.info("source %s: connected again", self.shown)
                 self._next_packet()
                 continue
             except (av.FFmpegError, OSError, SourceError) as err:

@@ -94,7 +94,7 @@ class Config:
             out.append(f"\n[{section}]")
             for name, st in settings.items():
                 text = st.type.format(getattr(getattr(self, section), name))
-                text = MASK if st.secret and text and mask_secrets else text
+                text = _shown(st, text) if mask_secrets else text
                 out.append(f"{name} = {text}" if text else f"{name} =")
         return "\n".join(out) + "\n"
 
@@ -135,7 +135,7 @@ def expected(st: Setting, detail: str) -> str:
 
 
 def _shown(st: Setting, text: str) -> str:
-    return MASK if st.secret and text.strip() else text.strip()
+    return MASK if st.secret and text.strip() else st.type.shown(text.strip())
 
 
 def _parse_value(st: Setting, text: str, file: str, line: int | None, out: list[Problem]) -> Any:

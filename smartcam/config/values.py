@@ -32,6 +32,7 @@ class ValueType(Generic[T]):
     allowed: str  # completes "expected ...", e.g. "a whole number from 1 to 100"
     parse_text: Callable[[str], T]
     format: Callable[[T], str]
+    shown: Callable[[str], str] = str  # the text as printed: a password inside it left out
 
     def parse(self, text: str) -> T:
         try:
@@ -304,8 +305,10 @@ def source(scenes: Sequence[str]) -> ValueType[str]:
         if value in ("picamera2", "synthetic") or (kind == "file" and arg):
             return _check_text(value)
         if kind in ("rtsp", "rtsps"):
-            if not arg.startswith("//") or not urlsplit(value).hostname:
-                raise Invalid(f"{kind}://[USER:PASSWORD@]HOST[:PORT]/PATH")
+            if not arg.startswith("//"):
+                raise Invalid(f"{kind}: is followed by //, then the camera's address")
+            if not urlsplit(value).hostname:
+                raise Invalid("the URL names no host")
             return _check_text(value)
         if kind == "synthetic" and sep:
             if arg in scenes:
@@ -318,7 +321,17 @@ def source(scenes: Sequence[str]) -> ValueType[str]:
         "or rtsp://[USER:PASSWORD@]HOST[:PORT]/PATH (an RTSP camera's H.264)",
         parse,
         quote,
+        without_password,
     )
+
+
+def without_password(url: str) -> str:
+    """A URL as shown in logs, on the page and by `config check`: its password masked (up to
+    the last @ of the authority, as urlsplit reads it; an invalid URL too)."""
+    return _PASSWORD.sub(r"\1:***@", url)
+
+
+_PASSWORD = re.compile(r"^([a-z][a-z0-9+.-]*://[^:/@]*):[^/]*@", re.IGNORECASE)
 
 
 @functools.cache

@@ -225,6 +225,14 @@ def test_secrets_are_masked_in_problems_and_in_as_text() -> None:
     assert "password = hunter22" in cfg.as_text(mask_secrets=False)
 
 
+def test_a_password_inside_an_rtsp_source_is_masked_and_the_rest_shown() -> None:
+    cfg = config.from_text("[camera]\nsource = rtsp://admin:hunter22@192.0.2.7:554/live\n")
+    assert "source = rtsp://admin:***@192.0.2.7:554/live\n" in cfg.as_text()
+    assert "hunter22" in cfg.as_text(mask_secrets=False)
+    (problem,) = problems("[camera]\nsource = rtsp://admin:hunter22@/live\n")  # no host
+    assert "hunter22" not in problem and "rtsp://admin:***@" in problem
+
+
 def test_crlf_and_bom_are_tolerated(tmp_path: Path) -> None:
     path = tmp_path / "smartcam.conf"
     path.write_bytes(b"\xef\xbb\xbf[camera]\r\nfps = 15\r\n\r\n[motion]\r\nmin_area = 2\r\n")

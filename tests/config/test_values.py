@@ -99,3 +99,11 @@ def test_a_stock_hostname_gets_a_suffix_of_the_machine_id(tmp_path, monkeypatch)
     assert hostname_name(machine_id) == "front-door"  # a name someone chose is kept
     monkeypatch.setattr(socket, "gethostname", lambda: "raspberrypi")
     assert hostname_name(tmp_path / "none") == "raspberrypi"  # no machine id: as it is
+
+
+def test_a_password_in_a_url_is_never_shown():
+    assert values.without_password("rtsp://nvr:s3cret@cam.local:554/live") \
+        == "rtsp://nvr:***@cam.local:554/live"
+    assert values.without_password("rtsp://cam.local/live") == "rtsp://cam.local/live"
+    assert values.without_password("rtsp://a:p@ss@cam:99999/x@y") == "rtsp://a:***@cam:99999/x@y"
+    assert values.without_password("RTSP://[::1:554/a:b@c") == "RTSP://[::1:554/a:b@c"
