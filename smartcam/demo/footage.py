@@ -1,9 +1,11 @@
 """Real footage for the demo, the tests and the benchmarks, fetched once and cached.
 
-`vtest.avi` (768x576, 10 fps, 795 frames of pedestrians on a plaza, every frame has someone
-in it) ships in Debian's `opencv-doc` package. The first call downloads that package with
-`apt-get download`, pulls the one file out of it and keeps it under
-`$SMARTCAM_CACHE/footage/` (default ~/.cache/smartcam), outside any checkout.
+Both files are OpenCV's sample data as Debian's `opencv-doc` package ships them:
+- `vtest.avi` (768x576, 10 fps, 795 frames of pedestrians on a plaza, every frame has someone
+  in it);
+- `tree.avi` (320x240 Cinepak, 68 pictures in 29.6 s: a tree swaying in the wind, then a hand).
+The first call downloads that package with `apt-get download`, pulls the files out of it and
+keeps them under `$SMARTCAM_CACHE/footage/` (default ~/.cache/smartcam), outside any checkout.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from smartcam.errors import SourceError
 from smartcam.files import write_atomic
 
 PACKAGE = "opencv-doc"
-MEMBER = "usr/share/doc/opencv-doc/examples/data/vtest.avi"
-NAME = "vtest.avi"
+FOLDER = "usr/share/doc/opencv-doc/examples/data/"
+FILES = ("vtest.avi", "tree.avi")
 
 
 class FootageError(SourceError):
@@ -35,9 +37,11 @@ def cache_dir() -> Path:
     return Path(root) / "footage"
 
 
-def footage_path() -> Path:
-    """vtest.avi in the cache, fetched from Debian's opencv-doc package on first use."""
-    path = cache_dir() / NAME
+def footage_path(name: str = "vtest.avi") -> Path:
+    """One of FILES in the cache, fetched from Debian's opencv-doc package on first use."""
+    if name not in FILES:
+        raise ValueError(f"{name} is not one of {', '.join(FILES)}")
+    path = cache_dir() / name
     if path.exists():
         return path
     with _locked(path):
@@ -58,8 +62,8 @@ def _locked(path: Path) -> Iterator[None]:
 def _fetch(path: Path) -> None:
     if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
         raise FootageError(
-            f"need apt-get and dpkg-deb to fetch {NAME} from Debian's {PACKAGE} package; "
-            f"on a non-Debian system copy {NAME} from OpenCV's samples/data to {path}"
+            f"need apt-get and dpkg-deb to fetch {path.name} from Debian's {PACKAGE} package; "
+            f"on a non-Debian system copy {path.name} from OpenCV's samples/data to {path}"
         )
     with tempfile.TemporaryDirectory(prefix="smartcam-footage-") as tmp:
         download = ["apt-get", "download", "-q", PACKAGE]
@@ -74,19 +78,20 @@ def _fetch(path: Path) -> None:
 
 
 def _extract(deb: Path, path: Path) -> None:
-    """Stream the package's data tar and copy the one member out, atomically."""
+    """Stream the package's data tar and copy every one of FILES out, atomically."""
     unpack = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE)
     assert unpack.stdout is not None
     try:
         with tarfile.open(fileobj=unpack.stdout, mode="r|") as tar:
             for member in tar:
-                if member.name.lstrip("./") == MEMBER and member.isfile():
+                folder, _, name = member.name.lstrip("./").rpartition("/")
+                if f"{folder}/" == FOLDER and name in FILES and member.isfile():
                     source = tar.extractfile(member)
                     assert source is not None
-                    write_atomic(path, source.read(), mode=0o644)
-                    return
+                    write_atomic(path.parent / name, source.read(), mode=0o644)
     finally:
         unpack.stdout.close()
         unpack.kill()
         unpack.wait()
-    raise FootageError(f"{deb.name} has no {MEMBER}")
+    if not path.exists():
+        raise FootageError(f"{deb.name} has no {FOLDER}{path.name}")
