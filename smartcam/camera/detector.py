@@ -12,8 +12,10 @@ Per frame, on `luma[::subsample, ::subsample]` (sliced before any float work):
   3. despeckle: a changed pixel counts only if a vertical and a horizontal neighbour changed too;
   4. score = percent of the unmasked analysed pixels that count; above `lightswitch` the whole
      scene changed at once (a lamp, an exposure step): the background is re-based, no alarm;
-  5. motion once the score reached min_area on min_frames consecutive frames (never in the
-     first WARMUP second, while the background and the noise are first learned);
+  5. motion once the score reached min_area, ONE_PLACE of it in one connected region of busy
+     cells (step 7), on min_frames consecutive frames (never in the first WARMUP second, while
+     the background and the noise are first learned). Swaying leaves, rain and snow change as
+     much of a frame as a person does, but in scattered patches;
   6. the background starts as the per-pixel median of frames kept every half second over the
      first seconds (after a start or a re-base), so people walking by leave no ghost. Then it
      blends toward each frame with time constant background_time, every pixel's step clipped
@@ -36,6 +38,7 @@ from smartcam.camera.mask import Polygon, rasterise
 from smartcam.camera.regions import HEAT, Box, CellGrid, HeatProjection
 from smartcam.errors import ConfigError
 
+ONE_PLACE = 0.8  # of min_area must have changed in one connected region of busy cells
 SUDDEN = 0.03  # a global brightness change above this share in one frame is not compensated
 CLIPPED = 250.0  # pixels this bright may be clipped: left out when measuring the gain
 WARMUP = 1.0  # seconds after the first frame in which nothing alarms
@@ -100,7 +103,7 @@ class MotionResult:
     """
 
     score: float  # percent of the unmasked analysed pixels that changed
-    motion: bool  # score >= min_area on min_frames consecutive frames (this one included)
+    motion: bool  # score >= min_area, mostly in one place, on min_frames frames in a row
     boxes: list[Box]  # connected changed regions, (x, y, w, h) in lores pixels
     lightswitch: bool  # the whole scene changed at once; the background was re-based
     cells: np.ndarray | None = field(default=None, repr=False, compare=False)  # per grid cell
@@ -242,8 +245,13 @@ class MotionDetector:
             self._rebase(level, t)
             return MotionResult(score, False, [], True)
 
-        # 5. Consecutive frames; nothing counts while the background is still being learned.
-        idle = score < s.min_area
+        # 5. Consecutive frames; nothing counts while the background is still being learned,
+        # nor change scattered in small patches (leaves in the wind, rain, snow, noise): most
+        # of min_area must be in one place, as a thing that moves is.
+        cells = self._grid.count() if count else None
+        groups = self._grid.boxes(cells) if cells is not None else []
+        largest = 100.0 * max((n for _, n in groups), default=0) / self._unmasked_count
+        idle = score < s.min_area or largest < ONE_PLACE * s.min_area
         warming = self._frames <= WARMUP * self.fps
         self._streak = 0 if idle or warming else self._streak + 1
         motion = self._streak >= s.min_frames
@@ -271,10 +279,9 @@ class MotionDetector:
             self._snapshot(t)
 
         # 7. Cells, boxes.
-        if count == 0:
+        if cells is None:
             return MotionResult(score, motion, [], False)
-        cells = self._grid.count()
-        boxes = self._grid.boxes(cells)
+        boxes = [box for box, _ in groups]
         return MotionResult(score, motion, boxes, False, cells, self._grid.projection)
 
     def _fit_gain(self) -> float:

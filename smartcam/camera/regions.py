@@ -76,14 +76,16 @@ class CellGrid:
             np.add(cells, sums[:, k::cw], out=cells)
         return cells
 
-    def boxes(self, cells: np.ndarray) -> list[Box]:
-        """Bounding boxes of the 8-connected groups of busy cells."""
+    def boxes(self, cells: np.ndarray) -> list[tuple[Box, int]]:
+        """Bounding boxes of the 8-connected groups of busy cells, each with the changed
+        pixels of the cells inside it."""
         packed = self._packed
         np.greater_equal(cells, self._box_min, out=packed[:, :-1])
         found = []
         for r0, c0, r1, c1 in regions(packed):
             x, y = self._xs[c0], self._ys[r0]
-            found.append((x, y, self._xs[c1 + 1] - x, self._ys[r1 + 1] - y))
+            box = (x, y, self._xs[c1 + 1] - x, self._ys[r1 + 1] - y)
+            found.append((box, int(cells[r0 : r1 + 1, c0 : c1 + 1].sum())))
         return found
 
 

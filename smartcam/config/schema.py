@@ -114,7 +114,8 @@ class Motion(Section):
     enabled: bool = setting(True, "Detect motion (false: record only when asked).", v.boolean)
     min_area: float = setting(
         0.5,
-        "Changed area that counts as motion, in percent of the unmasked frame.",
+        "Changed area that counts as motion, in percent of the unmasked frame; four fifths of "
+        "it must be in one place (leaves, rain and snow change scattered patches).",
         v.number(0.01, 100, PERCENT),
     )
     noise_factor: float = setting(

@@ -161,6 +161,26 @@ def test_moving_square_is_detected_and_boxed() -> None:
     assert heat[1:3].sum() > 0.9 * heat.sum()  # rows 15..45 hold the square
 
 
+def test_the_same_area_scattered_in_small_patches_is_not_motion() -> None:
+    """Leaves in the wind: 40 patches of 4x4 flicker in place, 0.83 % of the frame in all,
+    more than min_area but none of it in one place; the same area as one square is motion."""
+    rng = np.random.default_rng(5)
+    ys, xs = rng.integers(0, H // 8, 40) * 8, rng.integers(0, W // 8, 40) * 8  # apart
+    scattered, square = (np.empty((60, H, W), np.uint8) for _ in range(2))
+    for i in range(60):
+        flat = np.float32(100) + rng.normal(0, 2.0, (H, W)).astype(np.float32)
+        leaves, thing = flat.copy(), flat.copy()
+        if i >= 20:
+            for y, x in zip(ys, xs, strict=True):
+                leaves[y : y + 4, x : x + 4] += 50 if i % 2 else -50
+            thing[20:46, 20 + i : 45 + i] += 50 if i % 2 else -50  # 26x25: the same 650 px
+        scattered[i], square[i] = (np.clip(f + 0.5, 0, 255) for f in (leaves, thing))
+    leaves_results = run(scattered)
+    assert min(r.score for r in leaves_results[25:]) > MotionSettings().min_area
+    assert not any(r.motion for r in leaves_results)
+    assert all(r.motion for r in run(square)[25:])
+
+
 def test_motion_inside_a_mask_raises_nothing() -> None:
     frames, _ = square_scene()
     masked = run(frames, MotionSettings(mask=(TOP_LEFT,)))
