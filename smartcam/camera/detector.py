@@ -2,9 +2,10 @@
 
 Per frame, on `luma[::subsample, ::subsample]` (sliced before any float work):
   1. brightness: the frame is compared with the background times the global gain between them
-     (measured on pixels neither one clips), clipped at 255 the way a sensor clips. The gain
-     follows slow drifts (clouds, AGC ramps) but is held through a sudden jump, so a jump shows
-     up in step 4 and re-bases instead of being explained away;
+     (measured every fourth frame on pixels neither one clips, and in between following the
+     mean brightness), clipped at 255 the way a sensor clips. The gain follows slow drifts
+     (clouds, AGC ramps) but is held through a sudden jump, so a jump shows up in step 4 and
+     re-bases instead of being explained away;
   2. difference to the background, gated per pixel at max(min_diff, noise_factor * noise), where
      noise is a running mean of |difference| (learned on every pixel of an idle frame, and on
      the pixels that did not count in a busy one); masked pixels have an infinite gate, so
@@ -18,11 +19,12 @@ Per frame, on `luma[::subsample, ::subsample]` (sliced before any float work):
      much of a frame as a person does, but in scattered patches;
   6. the background starts as the per-pixel median of frames kept every half second over the
      first seconds (after a start or a re-base), so people walking by leave no ghost. Then it
-     blends toward each frame with time constant background_time, every pixel's step clipped
-     at its gate: passers-by barely mark it, while something that stays (a parked car) is
+     blends toward every second frame with time constant background_time, every pixel's step
+     clipped at its gate: passers-by barely mark it, while something that stays (a parked car) is
      absorbed within about (its contrast / gate) x background_time;
   7. changed pixels are counted per cell of a grid of at most 32x32 cells; connected groups of
-     busy cells become the boxes, and the cells spread over 16x16 give the heat map.
+     busy cells become the boxes, and the cells spread over 16x16 give the heat map, both only
+     when asked for.
 """
 
 from __future__ import annotations
@@ -30,19 +32,24 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 
 import numpy as np
 
 from smartcam.camera.mask import Polygon, rasterise
-from smartcam.camera.regions import HEAT, Box, CellGrid, HeatProjection
+from smartcam.camera.regions import HEAT, Box, CellGrid
 from smartcam.errors import ConfigError
 
 ONE_PLACE = 0.8  # of min_area must have changed in one connected region of busy cells
 SUDDEN = 0.03  # a global brightness change above this share in one frame is not compensated
 CLIPPED = 250.0  # pixels this bright may be clipped: left out when measuring the gain
 WARMUP = 1.0  # seconds after the first frame in which nothing alarms
-NOISE_EVERY = 4  # frames between updates of the noise estimate
+# What drifts slowly is not measured on every frame, and each on its own frame of a cycle of
+# four so that no frame does it all: the noise on the first, the exact gain on the third (in
+# between, the gain follows the mean brightness); the background blends on the second and fourth.
+CYCLE = 4
+NOISE_PHASE, GAIN_PHASE = 0, 2
 SNAPSHOTS = 7  # frames kept after a (re)start; their median is the first background
 SNAPSHOT_SPACING = 0.5  # seconds between them
 
@@ -98,23 +105,29 @@ def _polygon_ok(polygon: Polygon) -> bool:
 class MotionResult:
     """What the detector made of one frame.
 
-    `heat16` is computed on demand from `cells` (a fresh array per frame, safe to keep); feed
-    results to a `HeatMap` to build a clip's heat map.
+    `boxes` and `heat16` are worked out from `cells` when first asked for: most frames, nobody
+    asks. Feed results to a `HeatMap` to build a clip's heat map.
     """
 
     score: float  # percent of the unmasked analysed pixels that changed
     motion: bool  # score >= min_area, mostly in one place, on min_frames frames in a row
-    boxes: list[Box]  # connected changed regions, (x, y, w, h) in lores pixels
-    lightswitch: bool  # the whole scene changed at once; the background was re-based
+    lightswitch: bool = False  # the whole scene changed at once; the background was re-based
     cells: np.ndarray | None = field(default=None, repr=False, compare=False)  # per grid cell
-    projection: HeatProjection | None = field(default=None, repr=False, compare=False)
+    grid: CellGrid | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def boxes(self) -> list[Box]:
+        """Connected changed regions, (x, y, w, h) in lores pixels."""
+        if self.cells is None or self.grid is None:
+            return []
+        return [self.grid.box(group) for group in self.grid.groups(self.cells)]
 
     @property
     def heat16(self) -> np.ndarray:
         """(16, 16) float32: the share of each heat cell's unmasked pixels that changed."""
-        if self.cells is None or self.projection is None:
+        if self.cells is None or self.grid is None:
             return np.zeros((HEAT, HEAT), np.float32)
-        return self.projection.heat(self.cells)
+        return self.grid.projection.heat(self.cells)
 
 
 class HeatMap:
@@ -171,6 +184,7 @@ class MotionDetector:
         self._frames = 0
         self._streak = 0
         self._noise_dt = 0.0
+        self._blend_dt = 0.0
 
     def _allocate(self) -> None:
         s = self._settings
@@ -189,6 +203,7 @@ class MotionDetector:
         self._snapshots = np.zeros((SNAPSHOTS, *shape), f32)
         self._gate = self._floor.copy()
         self._neg_gate = -self._gate
+        self._picked = np.zeros(shape, np.uint8)
         self._changed = np.zeros(shape, bool)
         self._quiet = np.zeros(shape, f32)
         self._white = np.full(shape, 255.0, f32)  # arrays: numpy's min/max with a scalar are slow
@@ -202,15 +217,15 @@ class MotionDetector:
         """Analyse one (height, width) uint8 frame taken at t seconds."""
         s = self._settings
         if not s.enabled:
-            return MotionResult(0.0, False, [], False)
+            return MotionResult(0.0, False)
         if luma.shape != (self.height, self.width):
             raise ValueError(f"expected a {self.width}x{self.height} frame, got {luma.shape}")
         f, bg, e = self._frame, self._background, self._expected
-        np.copyto(f, luma[:: s.subsample, :: s.subsample])
+        np.copyto(f, self._decimated(luma))
         level = float(np.vdot(f, self._weights))  # mean brightness of the unmasked pixels
         if self._frames == 0:
             self._rebase(level, t)
-            return MotionResult(0.0, False, [], False)
+            return MotionResult(0.0, False)
         if t > self._last_t:
             dt = t - self._last_t
         else:  # the clock went back (a looped file): carry on as if one frame passed
@@ -221,10 +236,14 @@ class MotionDetector:
 
         # 1. What the background looks like at the current global gain, clipped like a sensor.
         if abs(level - self._last_level) <= SUDDEN * max(self._last_level, 1.0):
-            self._gain = self._fit_gain()
+            if self._frames % CYCLE == GAIN_PHASE:
+                self._gain = self._fit_gain()
+            elif self._last_level > 0:
+                self._gain *= level / self._last_level
         self._last_level = level
         np.multiply(bg, np.float32(self._gain), out=e)
-        np.minimum(e, self._white, out=e)
+        if self._gain > 1.0:  # the background never exceeds 255, so only a gain can clip it
+            np.minimum(e, self._white, out=e)
 
         # 2.-4. Gate, despeckle, score.
         d, a, changed, counted = self._diff, self._absdiff, self._changed, self._counted
@@ -243,16 +262,16 @@ class MotionDetector:
         score = 100.0 * int(count) / self._unmasked_count
         if score > s.lightswitch:
             self._rebase(level, t)
-            return MotionResult(score, False, [], True)
+            return MotionResult(score, False, lightswitch=True)
 
         # 5. Consecutive frames; nothing counts while the background is still being learned,
         # nor change scattered in small patches (leaves in the wind, rain, snow, noise): most
         # of min_area must be in one place, as a thing that moves is.
         cells = self._grid.count() if count else None
-        groups = self._grid.boxes(cells) if cells is not None else []
-        largest = 100.0 * max((n for _, n in groups), default=0) / self._unmasked_count
-        idle = score < s.min_area or largest < ONE_PLACE * s.min_area
         warming = self._frames <= WARMUP * self.fps
+        idle = score < s.min_area
+        if not idle and not warming and cells is not None:
+            idle = not self._in_one_place(cells)
         self._streak = 0 if idle or warming else self._streak + 1
         motion = self._streak >= s.min_frames
 
@@ -264,25 +283,43 @@ class MotionDetector:
         if warming:  # a first estimate, fast and from every pixel
             self._learn_gate(max(steady, 1.0 / self._frames))
             self._noise_dt = 0.0
-        elif self._frames % NOISE_EVERY == 0:  # noise drifts slowly: a sample is enough
+        elif self._frames % CYCLE == NOISE_PHASE:
             self._learn_gate(
                 -math.expm1(-self._noise_dt / s.background_time), None if idle else counted
             )
             self._noise_dt = 0.0
-        np.minimum(d, self._gate, out=d)
-        np.maximum(d, self._neg_gate, out=d)
-        np.add(d, e, out=d)
-        np.subtract(d, bg, out=d)
-        np.multiply(d, np.float32(steady), out=d)
-        np.add(bg, d, out=bg)
+        self._blend_dt += dt
+        if self._frames % 2:  # the second and fourth frame of a cycle
+            alpha = -math.expm1(-self._blend_dt / s.background_time)
+            self._blend_dt = 0.0
+            np.minimum(d, self._gate, out=d)
+            np.maximum(d, self._neg_gate, out=d)
+            np.add(d, e, out=d)
+            np.subtract(d, bg, out=d)
+            np.multiply(d, np.float32(alpha), out=d)
+            np.add(bg, d, out=bg)
         if self._snapped < len(self._snapshots) and t - self._snapped_t >= SNAPSHOT_SPACING:
             self._snapshot(t)
 
-        # 7. Cells, boxes.
-        if cells is None:
-            return MotionResult(score, motion, [], False)
-        boxes = [box for box, _ in groups]
-        return MotionResult(score, motion, boxes, False, cells, self._grid.projection)
+        # 7. Cells; boxes and heat from them when asked for.
+        return MotionResult(score, motion, False, cells, self._grid)
+
+    def _in_one_place(self, cells: np.ndarray) -> bool:
+        """Whether ONE_PLACE of min_area changed in the cells one group spans. The busiest
+        cell's group comes first: it usually settles it, and the rest are never searched."""
+        need = ONE_PLACE * self._settings.min_area / 100.0 * self._unmasked_count
+        groups = self._grid.groups(cells)
+        return need <= 0 or any(self._grid.changed(cells, group) >= need for group in groups)
+
+    def _decimated(self, luma: np.ndarray) -> np.ndarray:
+        """luma[::step, ::step]. For a step of 2, 4 or 8 each run of step pixels is read as one
+        little-endian integer and cut to its low byte, the first pixel: 4x faster than numpy's
+        copy of a strided slice, which goes pixel by pixel."""
+        step = self._settings.subsample
+        if step in (2, 4, 8) and luma.strides[1] == 1 and self.width % step == 0:
+            np.copyto(self._picked, luma.view(f"<u{step}")[::step], casting="unsafe")
+            return self._picked
+        return luma[::step, ::step]
 
     def _fit_gain(self) -> float:
         """Frame over background brightness, on unmasked pixels that neither one clips."""
@@ -308,13 +345,25 @@ class MotionDetector:
         """Keep this frame; the background becomes the per-pixel median of those kept so far.
 
         Whatever moves through the first few seconds is in few snapshots, so the median drops
-        it, where a blend would keep a fading ghost of it for many seconds.
+        it, where a blend would keep a fading ghost of it for many seconds. The snapshots are
+        kept sorted pixel by pixel (the new one sinks into place), so the median is the middle
+        one: a few dozen microseconds, where np.median takes a millisecond.
         """
-        np.copyto(self._snapshots[self._snapped], self._frame)
+        kept = self._snapshots[: self._snapped + 1]
+        np.copyto(kept[-1], self._frame)
+        higher = self._fit  # free between gain fits
+        for lower, upper in zip(kept[-2::-1], kept[:0:-1], strict=True):
+            np.maximum(lower, upper, out=higher)
+            np.minimum(lower, upper, out=lower)
+            np.copyto(upper, higher)
         self._snapped += 1
         self._snapped_t = t
-        if self._snapped > 1:
-            np.median(self._snapshots[: self._snapped], axis=0, out=self._background)
+        middle = self._snapped // 2
+        if self._snapped % 2:
+            np.copyto(self._background, kept[middle])
+        else:
+            np.add(kept[middle - 1], kept[middle], out=self._background)
+            np.multiply(self._background, np.float32(0.5), out=self._background)
 
     def _learn_gate(self, alpha: float, busy: np.ndarray | None = None) -> None:
         """noise += alpha * (min(|diff|, gate) - noise) except where busy; then the gate."""

@@ -7,6 +7,7 @@ BLAS call (OpenBLAS threads turn a 20 us product into milliseconds on a busy CPU
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,7 @@ HEAT = 16  # cells per side of the heat map (a clip sidecar's `heatmap`)
 BOX_FILL = 0.15  # a cell joins a box when this share of its unmasked pixels changed
 
 Box = tuple[int, int, int, int]  # x, y, w, h in lores pixels of the full frame
+Group = tuple[int, int, int, int]  # row0, col0, row1, col1 (inclusive) of a group of busy cells
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class CellGrid:
     """Cells of cell_h x cell_w analysed pixels over an analysed frame of unmasked.shape.
 
     The detector writes the changed pixels into `pixels[:rows, :cols]` (the rest stays False),
-    then `count()` sums them per cell and `boxes(cells)` groups the busy cells.
+    then `count()` sums them per cell and `groups(cells)` finds the connected busy cells.
     """
 
     def __init__(self, unmasked: np.ndarray, step: int, width: int, height: int) -> None:
@@ -76,17 +78,24 @@ class CellGrid:
             np.add(cells, sums[:, k::cw], out=cells)
         return cells
 
-    def boxes(self, cells: np.ndarray) -> list[tuple[Box, int]]:
-        """Bounding boxes of the 8-connected groups of busy cells, each with the changed
-        pixels of the cells inside it."""
+    def groups(self, cells: np.ndarray) -> Iterator[Group]:
+        """The 8-connected groups of busy cells, each as the cells it spans; the busiest
+        cell's group first."""
         packed = self._packed
         np.greater_equal(cells, self._box_min, out=packed[:, :-1])
-        found = []
-        for r0, c0, r1, c1 in regions(packed):
-            x, y = self._xs[c0], self._ys[r0]
-            box = (x, y, self._xs[c1 + 1] - x, self._ys[r1 + 1] - y)
-            found.append((box, int(cells[r0 : r1 + 1, c0 : c1 + 1].sum())))
-        return found
+        return regions(packed, int(cells.argmax()))
+
+    def box(self, group: Group) -> Box:
+        """A group's bounding box in lores pixels of the full frame."""
+        r0, c0, r1, c1 = group
+        x, y = self._xs[c0], self._ys[r0]
+        return x, y, self._xs[c1 + 1] - x, self._ys[r1 + 1] - y
+
+    @staticmethod
+    def changed(cells: np.ndarray, group: Group) -> int:
+        """The changed pixels in the cells a group spans."""
+        r0, c0, r1, c1 = group
+        return int(cells[r0 : r1 + 1, c0 : c1 + 1].sum())
 
 
 def _shares(cells: int, size: int, extent: int) -> np.ndarray:
@@ -101,19 +110,22 @@ def _shares(cells: int, size: int, extent: int) -> np.ndarray:
     return (np.clip(overlap, 0, None) / length).astype(np.float32)
 
 
-def regions(packed: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """(row0, col0, row1, col1) of each 8-connected group of True cells, inclusive.
+def regions(packed: np.ndarray, first: int = 0) -> Iterator[Group]:
+    """(row0, col0, row1, col1) of each 8-connected group of True cells, inclusive; the group
+    of cell `first` (row * cols + col) comes first if that cell is True.
 
     `packed` is a (rows, cols + 1) bool array whose last column is False. The grid becomes one
     Python integer (bit r * (cols + 1) + c), and each group is flood-filled with shifts: a few
-    big-integer operations per step instead of a Python loop over cells.
+    big-integer operations per step instead of a Python loop over cells. Groups are found as
+    they are asked for, so a caller that stops early saves the rest.
     """
     stride = packed.shape[1]
     bits = int.from_bytes(np.packbits(packed, axis=None, bitorder="little").tobytes(), "little")
     row_mask = (1 << (stride - 1)) - 1
-    found = []
+    row, col = divmod(first, stride - 1)
+    seed = 1 << (row * stride + col)
     while bits:
-        group = bits & -bits
+        group, seed = (bits & seed) or (bits & -bits), 0
         while True:
             grown = group | (group << 1) | (group >> 1)
             grown = (grown | (grown << stride) | (grown >> stride)) & bits
@@ -127,5 +139,4 @@ def regions(packed: np.ndarray) -> list[tuple[int, int, int, int]]:
         while rest:
             columns |= rest & row_mask
             rest >>= stride
-        found.append((r0, (columns & -columns).bit_length() - 1, r1, columns.bit_length() - 1))
-    return found
+        yield r0, (columns & -columns).bit_length() - 1, r1, columns.bit_length() - 1

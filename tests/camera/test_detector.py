@@ -10,7 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smartcam.camera.detector import WARMUP, HeatMap, MotionDetector, MotionResult, MotionSettings
+from smartcam.camera.detector import (
+    SNAPSHOT_SPACING,
+    SNAPSHOTS,
+    WARMUP,
+    HeatMap,
+    MotionDetector,
+    MotionResult,
+    MotionSettings,
+)
 from smartcam.camera.luma import to_lores
 from smartcam.camera.mask import rasterise
 from smartcam.camera.regions import regions
@@ -228,6 +236,28 @@ def test_disabled_detector_reports_nothing() -> None:
     assert all(r.score == 0 and not r.motion and not r.boxes for r in results)
 
 
+def test_the_first_background_is_the_median_of_the_snapshots() -> None:
+    """The snapshots are kept sorted pixel by pixel rather than handed to np.median."""
+    rng = np.random.default_rng(7)
+    plate = rng.integers(60, 200, (48, 64))
+    detector = MotionDetector(MotionSettings(subsample=1), 64, 48, 1 / SNAPSHOT_SPACING)
+    kept = []
+    for i in range(SNAPSHOTS):
+        kept.append((plate + rng.integers(-6, 7, plate.shape)).astype(np.uint8))
+        detector.update(kept[-1], i * SNAPSHOT_SPACING)
+        median = np.median(np.array(kept, np.float32), axis=0)
+        np.testing.assert_array_equal(detector._background, median)
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 4, 8])
+@pytest.mark.parametrize("width", [64, 60])
+def test_every_subsample_analyses_every_nth_pixel(step: int, width: int) -> None:
+    buffer = np.random.default_rng(step).integers(0, 256, (48, 72), np.uint8)
+    luma = buffer[:, :width]  # rows padded, as a camera's buffer can be
+    detector = MotionDetector(MotionSettings(subsample=step), width, 48, FPS)
+    np.testing.assert_array_equal(detector._decimated(luma), luma[::step, ::step])
+
+
 def test_wrong_frame_size_is_refused() -> None:
     detector = MotionDetector(MotionSettings(), W, H, FPS)
     with pytest.raises(ValueError, match="320x240"):
@@ -308,6 +338,10 @@ def test_regions_match_a_breadth_first_search(rows: int, cols: int, seed: int, p
     packed = np.zeros((rows, cols + 1), bool)
     packed[:, :cols] = grid
     assert sorted(regions(packed)) == _reference_regions(grid)
+    first = int(np.random.default_rng(seed).integers(rows * cols))
+    if grid.flat[first]:  # its group comes first
+        r0, c0, r1, c1 = next(regions(packed, first))
+        assert r0 <= first // cols <= r1 and c0 <= first % cols <= c1
 
 
 def test_regions_join_diagonal_neighbours_only() -> None:
