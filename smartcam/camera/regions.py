@@ -121,9 +121,12 @@ def regions(packed: np.ndarray, first: int = 0) -> Iterator[Group]:
     """
     stride = packed.shape[1]
     bits = int.from_bytes(np.packbits(packed, axis=None, bitorder="little").tobytes(), "little")
-    row_mask = (1 << (stride - 1)) - 1
     row, col = divmod(first, stride - 1)
-    seed = 1 << (row * stride + col)
+    return _flood(bits, stride, 1 << (row * stride + col))  # packed is read now, not later
+
+
+def _flood(bits: int, stride: int, seed: int) -> Iterator[Group]:
+    row_mask = (1 << (stride - 1)) - 1
     while bits:
         group, seed = (bits & seed) or (bits & -bits), 0
         while True:
