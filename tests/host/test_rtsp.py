@@ -163,7 +163,9 @@ def test_a_smartcam_records_another_smartcams_rtsp_out_and_rides_out_its_restart
             assert (probe["codec_name"], probe["width"], probe["height"]) == ("h264", 640, 480)
             first, last, frames = clip_times(clip)
             assert first <= asked - 0.8, f"{round}: B's pre-roll holds A's older pictures"
-            assert last >= asked + 1.5 and frames >= 40, (round, first, last, frames)
+            # B's clip runs 2 s past the request on B's clock; its last picture is one A took
+            # that much earlier than it reached B (0.07 s on a quiet machine, 0.5 s seen in CI)
+            assert last >= asked + 1.0 and frames >= 40, (round, first, last, frames)
             if round == "after":
                 break
             a.host.terminate()  # A's web server and RTSP out go away, and come back
