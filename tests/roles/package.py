@@ -82,30 +82,26 @@ def wheelhouse(platform: str | None = None) -> Path:
     return target
 
 
+# Left out of the copy: the checkout's other top-level folders (./demo is `make demo`'s NAS, not
+# smartcam/demo), and what tools leave anywhere.
+_TOP = shutil.ignore_patterns(".git", ".venv", "build", "demo", "tests", "roles", "image")
+_ANYWHERE = shutil.ignore_patterns(
+    "*.egg-info", ".hypothesis", ".pytest_cache", ".ruff_cache", "__pycache__"
+)
+
+
+def _not_the_package(directory: str, names: list[str]) -> set[str]:
+    top = _TOP(directory, names) if Path(directory) == REPO else set()
+    return top | _ANYWHERE(directory, names)
+
+
 def build(out: Path, version: str | None = None) -> Path:
     """A wheel of this checkout, or of a copy whose version is `version`; returns its path."""
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         # Built from a copy: setuptools writes build/ and *.egg-info where it builds.
         src = Path(tmp) / "src"
-        shutil.copytree(
-            REPO,
-            src,
-            ignore=shutil.ignore_patterns(
-                ".git",
-                ".venv",
-                "build",
-                "demo",
-                "tests",
-                "*.egg-info",
-                ".hypothesis",
-                ".pytest_cache",
-                ".ruff_cache",
-                "__pycache__",
-                "roles",
-                "image",
-            ),
-        )
+        shutil.copytree(REPO, src, ignore=_not_the_package)
         if version is not None:
             py = src / "pyproject.toml"
             py.write_text(re.sub(r'(?m)^version = ".*"$', f'version = "{version}"', py.read_text()))
