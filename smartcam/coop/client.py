@@ -20,6 +20,7 @@ from smartcam.coop.table import Peer
 from smartcam.coop.wire import PATH
 
 KEEP_IDLE = 60.0  # seconds a connection is kept unused: less than nginx's 75 and waitress's 120
+MAX_ANSWER = 65536  # bytes of an answer's body: a receiver's JSON is a few dozen
 
 Stream = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
@@ -36,8 +37,9 @@ class Connections:
         self._kept: dict[tuple[str, int], tuple[Stream, float]] = {}
 
     async def post(self, peer: Peer, body: bytes, headers: dict[str, str],
-                   timeout: float) -> int:
-        """POST the body to the peer's trigger URL, trying its addresses in order; the status."""
+                   timeout: float) -> tuple[int, bytes]:
+        """POST the body to the peer's trigger URL, trying its addresses in order; the answer's
+        status and body."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         error: Exception | None = None
@@ -53,14 +55,14 @@ class Connections:
         raise error or TimeoutError(f"no address of {peer.name} answered in {timeout} s")
 
     async def _post(self, where: tuple[str, int], path: str, body: bytes,
-                    headers: dict[str, str]) -> int:
+                    headers: dict[str, str]) -> tuple[int, bytes]:
         request = encode_request(where, path, body, headers)
         stream, reused = self._take(where)
         while True:
             if stream is None:
                 stream = await asyncio.open_connection(*where)
             try:
-                status, keep = await exchange(*stream, request)
+                status, answer, keep = await exchange(*stream, request)
             except ConnectionError:
                 stream[1].close()
                 if not reused:
@@ -71,7 +73,7 @@ class Connections:
                 stream[1].close()  # never reuse one with half an exchange on it
                 raise
             self._give(where, stream, keep)
-            return status
+            return status, answer
 
     def _take(self, where: tuple[str, int]) -> tuple[Stream | None, bool]:
         stream, _ = self._kept.pop(where, (None, 0.0))
@@ -110,9 +112,9 @@ def encode_request(where: tuple[str, int], path: str, body: bytes,
 
 
 async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                   request: bytes) -> tuple[int, bool]:
-    """Send one request and read its answer whole: its status, and whether the connection can
-    carry another."""
+                   request: bytes) -> tuple[int, bytes, bool]:
+    """Send one request and read its answer whole: its status, its body, and whether the
+    connection can carry another."""
     writer.write(request)
     await writer.drain()
     line = await reader.readline()
@@ -134,6 +136,7 @@ async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
         elif name == b"transfer-encoding":
             keep = False
     if length is None:
-        return int(status), False  # its body ends with the connection: not worth reading
-    await reader.readexactly(length)
-    return int(status), keep
+        return int(status), b"", False  # its body ends with the connection: not worth reading
+    if length > MAX_ANSWER:
+        raise BadAnswer(f"an answer of {length} bytes, over {MAX_ANSWER}")
+    return int(status), await reader.readexactly(length), keep

@@ -15,7 +15,15 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from smartcam.coop.wire import HEADER, MAX_BODY, SKEW, Rejected, TriggerMessage, signature_ok
+from smartcam.coop.wire import (
+    HEADER,
+    MAX_BODY,
+    SKEW,
+    Rejected,
+    Replayed,
+    TriggerMessage,
+    signature_ok,
+)
 from smartcam.errors import CameraUnavailable, ControlError
 
 log = logging.getLogger(__name__)
@@ -34,11 +42,11 @@ class NonceCache:
         self._seen: OrderedDict[str, float] = OrderedDict()  # nonce -> expiry, oldest first
 
     def add(self, nonce: str, now: float) -> None:
-        """Remember a nonce; Rejected(409) if it was seen, 429 if too many are held."""
+        """Remember a nonce; Replayed (409) if it was seen, Rejected(429) if too many are held."""
         while self._seen and next(iter(self._seen.values())) < now:
             self._seen.popitem(last=False)
         if nonce in self._seen:
-            raise Rejected(409, "replayed trigger (this nonce was already used)")
+            raise Replayed()
         if len(self._seen) >= self.limit:
             raise Rejected(429, "too many triggers to remember; try again later")
         self._seen[nonce] = now + self.keep
@@ -93,7 +101,10 @@ class Receiver:
             reply = self.link.request("trigger", cause="peer", until=message.until,
                                       incident=message.incident, origin=message.origin)
         except Rejected as err:
-            return self._reject(err.status, str(err), remote)
+            status, answer = self._reject(err.status, str(err), remote)
+            if isinstance(err, Replayed):  # the sender counts this trigger as delivered
+                answer["replayed"] = True
+            return status, answer
         except CameraUnavailable as err:
             return self._reject(503, str(err), remote)
         except ControlError as err:

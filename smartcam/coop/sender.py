@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import secrets
@@ -31,7 +32,18 @@ SEND_TIMEOUT = 2.0  # seconds for one peer, all its addresses together
 LEASE_MARGIN = 2.0  # added to post_record in `until`: delivery time and clock differences
 MIN_REFRESH = 1.0
 
-Post = Callable[[Peer, bytes, dict[str, str], float], Awaitable[int]]
+Post = Callable[[Peer, bytes, dict[str, str], float], Awaitable[tuple[int, bytes]]]
+
+
+def taken(status: int, answer: bytes) -> bool:
+    """Whether a refusal says the peer took this very trigger already: our nonces are new, so
+    a replay is our own copy of it, sent over MQTT too (or a retry of ours), that came first."""
+    if status != 409:
+        return False
+    try:
+        return json.loads(answer).get("replayed") is True
+    except (ValueError, AttributeError):
+        return False
 
 
 class Fanout:
@@ -84,8 +96,8 @@ class Fanout:
     async def _deliver(self, peer: Peer, body: bytes, headers: dict[str, str]) -> None:
         while True:
             try:
-                status = await self.post(peer, body, headers, self.timeout)
-                problem = None if status < 300 else f"answered {status}"
+                status, answer = await self.post(peer, body, headers, self.timeout)
+                problem = None if status < 300 or taken(status, answer) else f"answered {status}"
             except Exception as err:  # whatever a peer answers, the next trigger must still go
                 problem = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
             self._count(peer.name, problem)

@@ -88,7 +88,7 @@ def signed_request(payload: dict[str, Any], secret: str, now: float) -> tuple[by
 def check_signed(body: bytes, header: str | None, secret: str, remember: Any,
                  now: float) -> dict[str, Any]:
     """The payload of a signed request; Rejected(401 forged, 403 stale, 409 replayed).
-    `remember(nonce, now)` raises Rejected(409) for a nonce seen before."""
+    `remember(nonce, now)` raises Replayed for a nonce seen before."""
     if len(secret) < 16:
         raise Rejected(403, "this camera has no [peers] secret, so it takes no signed requests")
     if len(body) > MAX_BODY * 16:
@@ -115,3 +115,11 @@ class Rejected(SmartcamError):
     def __init__(self, status: int, message: str):
         super().__init__(message)
         self.status = status
+
+
+class Replayed(Rejected):
+    """A nonce already used: a copy of a request already taken (a trigger comes over HTTP and
+    MQTT both), or a replay. Either way it was acted on once, and is not again."""
+
+    def __init__(self) -> None:
+        super().__init__(409, "replayed trigger (this nonce was already used)")

@@ -54,7 +54,7 @@ class Actions:
 
         async def ask(http: Connections, peer: Peer) -> str:
             try:
-                status = await http.post(peer, body, headers, TIMEOUT)
+                status, _ = await http.post(peer, body, headers, TIMEOUT)
             except (OSError, EOFError, ValueError) as err:
                 return f"unreachable: {err}"
             return "recording" if status < 300 else f"refused ({status})"

@@ -14,6 +14,7 @@ from smartcam.coop.receiver import Receiver
 from smartcam.coop.sender import Fanout, MotionLease
 from smartcam.coop.table import Peer
 from smartcam.coop.wire import HEADER, TriggerMessage, sign
+from smartcam.errors import ControlError
 from tests.coop.triggers import SECRET, FakeLink
 from tests.net import TriggerServer
 from tests.waiting import NOW, Clock, wait_for
@@ -161,7 +162,7 @@ def test_one_slow_peer_delays_neither_the_others_nor_the_origin():
         if p.name == "slow":
             await asyncio.to_thread(release.wait, 5)
         delivered.setdefault(p.name, []).append(time.monotonic() - start)
-        return 200
+        return 200, b"{}"
 
     fanout = Fanout(SECRET, post=post)
     try:
@@ -227,8 +228,33 @@ def test_a_dead_address_falls_back_to_the_next_one():
                              "1" * 32)
         body = msg.encode()
         post = Connections(idle=0).post(target, body, {HEADER: sign(body, SECRET)}, 2.0)
-        assert asyncio.run(post) == 200
+        assert asyncio.run(post)[0] == 200
     assert link.requests
+
+
+@pytest.mark.parametrize("camera_refuses", [False, True])
+def test_a_copy_the_peer_took_first_is_delivered_a_camera_that_refuses_is_not(camera_refuses):
+    """A trigger also goes over MQTT: when that copy arrives first, the HTTP one is answered 409
+    as a replay, and the page must not say the peer is out of reach. The camera refusing to
+    record is a 409 too, and is a failure."""
+    link = FakeLink(ControlError("the spool failed") if camera_refuses else None)
+    receiver = Receiver("cam-b", "yard", SECRET, link)
+    msg = TriggerMessage("c0ffee000001", "cam-a", "yard", time.time() + 12, time.time(), "2" * 32)
+    body = msg.encode()
+    if not camera_refuses:  # the MQTT copy, first
+        assert receiver.handle_trigger(body, {HEADER: sign(body, SECRET)})[0] == 200
+    fanout = Fanout(SECRET)
+    try:
+        with TriggerServer(receiver) as server:
+            fanout.send(msg, [peer("cam-b", server.port)])
+            wait_for(lambda: fanout.delivered + fanout.failures, timeout=10, what="an answer")
+    finally:
+        fanout.close()
+    assert receiver.rejected == {409: 1}
+    if camera_refuses:
+        assert fanout.failing() == {"cam-b": "answered 409"}
+    else:
+        assert fanout.delivered == 1 and fanout.failing() == {}
 
 
 class OddPeer:

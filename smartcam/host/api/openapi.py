@@ -202,7 +202,9 @@ def document(version: str, editable: Mapping[str, tuple[str, ...]]) -> dict[str,
                     "401": error("Missing or bad signature."),
                     "403": error("Another group, clock skew, or our own trigger."),
                     "404": error("Cooperation is off on this camera."),
-                    "409": error("A replayed nonce, or the camera cannot record now."),
+                    "409": error("A replayed nonce (the body says \"replayed\": true: a copy "
+                                 "of a trigger already taken, over MQTT say), or the camera "
+                                 "cannot record now."),
                     "413": error("The body is too large."),
                     "429": error("Too many triggers from this origin."),
                     "503": CAMERA_DOWN,
