@@ -278,19 +278,16 @@ class MotionDetector:
         # 6. Noise: learned everywhere on idle frames, else where nothing counted. Background:
         # bg += alpha * (clip(f - e, gate) + (e - bg)), i.e. the whole gain change but each
         # pixel's own change only up to its gate.
-        steady = -math.expm1(-dt / s.background_time)
         self._noise_dt += dt
         if warming:  # a first estimate, fast and from every pixel
-            self._learn_gate(max(steady, 1.0 / self._frames))
+            self._learn_gate(max(self._share(dt), 1.0 / self._frames))
             self._noise_dt = 0.0
         elif self._frames % CYCLE == NOISE_PHASE:
-            self._learn_gate(
-                -math.expm1(-self._noise_dt / s.background_time), None if idle else counted
-            )
+            self._learn_gate(self._share(self._noise_dt), None if idle else counted)
             self._noise_dt = 0.0
         self._blend_dt += dt
         if self._frames % 2:  # the second and fourth frame of a cycle
-            alpha = -math.expm1(-self._blend_dt / s.background_time)
+            alpha = self._share(self._blend_dt)
             self._blend_dt = 0.0
             np.minimum(d, self._gate, out=d)
             np.maximum(d, self._neg_gate, out=d)
@@ -303,6 +300,10 @@ class MotionDetector:
 
         # 7. Cells; boxes and heat from them when asked for.
         return MotionResult(score, motion, False, cells, self._grid)
+
+    def _share(self, seconds: float) -> float:
+        """How far a blend with time constant background_time moves in `seconds`."""
+        return -math.expm1(-seconds / self._settings.background_time)
 
     def _in_one_place(self, cells: np.ndarray) -> bool:
         """Whether ONE_PLACE of min_area changed in the cells one group spans. The busiest
